@@ -1,0 +1,73 @@
+"""aios3fm: an async-first S3 file-manager core.
+
+The whole public surface is re-exported here; everything else is private.
+"""
+
+from ._client import ObjectReader, S3Client
+from ._config import GiB, KiB, MiB, Settings
+from ._embedded import EmbeddedCredentials, EmbeddedS3
+from ._exceptions import (
+    AccessDeniedError,
+    AioS3FMError,
+    AlreadyExistsError,
+    BucketNotFoundError,
+    DirectoryNotEmptyError,
+    InvalidLocationError,
+    InvalidRangeError,
+    IsADirectoryS3Error,
+    MissingDependencyError,
+    NotADirectoryS3Error,
+    NotFoundError,
+    PreconditionFailedError,
+    S3Error,
+    TransientError,
+)
+from ._manager import FileManager
+from ._models import (
+    BucketInfo,
+    DeleteError,
+    DeleteResult,
+    DirListing,
+    ObjectInfo,
+    PutResult,
+    Statistics,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    # entry points
+    "FileManager",
+    "S3Client",
+    "EmbeddedS3",
+    "EmbeddedCredentials",
+    "Settings",
+    # values
+    "BucketInfo",
+    "DeleteError",
+    "DeleteResult",
+    "DirListing",
+    "ObjectInfo",
+    "ObjectReader",
+    "PutResult",
+    "Statistics",
+    # errors
+    "AioS3FMError",
+    "S3Error",
+    "NotFoundError",
+    "BucketNotFoundError",
+    "AlreadyExistsError",
+    "AccessDeniedError",
+    "IsADirectoryS3Error",
+    "NotADirectoryS3Error",
+    "DirectoryNotEmptyError",
+    "PreconditionFailedError",
+    "InvalidRangeError",
+    "TransientError",
+    "InvalidLocationError",
+    "MissingDependencyError",
+    # sizes
+    "KiB",
+    "MiB",
+    "GiB",
+]

@@ -1,0 +1,114 @@
+"""Settings: one frozen dataclass, built from keyword arguments or the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["KiB", "MiB", "GiB", "Settings"]
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+AddressingStyle = Literal["auto", "path", "virtual"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a :class:`~aios3fm.FileManager` (and its :class:`~aios3fm.S3Client`) behaves.
+
+    Every field has a documented default; :meth:`from_env` reads the ``AIOS3FM_*``
+    variables (and ``AWS_ENDPOINT_URL``) on top of them. Credentials are optional: without
+    them the standard AWS chain is used (environment, profile, instance metadata), except
+    for an endpoint served by :class:`~aios3fm.EmbeddedS3`, which gets that server's dummy
+    credentials and never reads the user's AWS configuration.
+    """
+
+    endpoint_url: str | None = None
+    """S3 endpoint; ``None`` for AWS itself."""
+    region: str | None = None
+    """Region; ``None`` lets the AWS chain decide, falling back on ``us-east-1``."""
+    profile: str | None = None
+    """Named profile from the AWS config files."""
+    addressing_style: AddressingStyle | None = None
+    """``path`` or ``virtual``; ``None`` picks ``path`` for a custom endpoint, else ``auto``."""
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    concurrency: int = 64
+    """Requests in flight at once, for everything the client does (multipart parts
+    included). The connection pool is sized to match."""
+    multipart_threshold: int = 8 * MiB
+    """Uploads larger than this go as multipart uploads."""
+    multipart_chunksize: int = 8 * MiB
+    """Part size of multipart uploads, grown as needed to stay within 10,000 parts."""
+    copy_threshold: int = 5 * GiB
+    """Server-side copies larger than this go as multipart copies (UploadPartCopy)."""
+    copy_chunksize: int = 512 * MiB
+    """Part size of multipart copies, grown as needed to stay within 10,000 parts."""
+    max_attempts: int = 5
+    """Attempts per request made by botocore (first try included) on transient errors."""
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.multipart_chunksize < 5 * MiB:
+            raise ValueError("multipart_chunksize must be at least 5 MiB (an S3 limit)")
+        if self.copy_chunksize < 5 * MiB:
+            raise ValueError("copy_chunksize must be at least 5 MiB (an S3 limit)")
+        if self.multipart_threshold < 0 or self.copy_threshold < 0:
+            raise ValueError("thresholds must not be negative")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with the given fields changed (``None`` values are ignored)."""
+        given = {name: value for name, value in changes.items() if value is not None}
+        return dataclasses.replace(self, **given)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults overridden by ``AWS_ENDPOINT_URL`` and ``AIOS3FM_<FIELD>`` variables.
+
+        Numbers accept a plain integer or a ``KiB``/``MiB``/``GiB`` suffix
+        (``AIOS3FM_MULTIPART_THRESHOLD=16MiB``).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get("AWS_ENDPOINT_URL"):
+            values["endpoint_url"] = env["AWS_ENDPOINT_URL"]
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"AIOS3FM_{f.name.upper()}")
+            if raw is None or f.name in _SECRET_FIELDS:
+                continue
+            values[f.name] = _convert(f.name, raw, f.default)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_SECRET_FIELDS = frozenset({"access_key_id", "secret_access_key", "session_token"})
+_UNITS = {"kib": KiB, "mib": MiB, "gib": GiB, "k": KiB, "m": MiB, "g": GiB}
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    text = raw.strip()
+    try:
+        if isinstance(default, bool):
+            return text.lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            lowered = text.lower()
+            for suffix, factor in _UNITS.items():
+                if lowered.endswith(suffix):
+                    return int(float(lowered[: -len(suffix)]) * factor)
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        raise ValueError(f"AIOS3FM_{name.upper()}={raw!r} is not a valid number") from None
+    return text or None

@@ -1,0 +1,270 @@
+"""EmbeddedS3: moto's S3 on 127.0.0.1, a free port, in a thread, behind the fault middleware.
+
+moto is imported only when a server starts, so the library runs without the ``server``
+extra. moto's state is process-wide: two EmbeddedS3 in one process serve the same
+buckets, and :meth:`EmbeddedS3.reset` clears them for both.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import anyio.to_thread
+
+from ._exceptions import MissingDependencyError
+from ._middleware import FAULT_KINDS, FaultKind, S3Middleware
+
+__all__ = ["EmbeddedCredentials", "EmbeddedS3", "embedded_credentials_for"]
+
+
+@dataclass(frozen=True)
+class EmbeddedCredentials:
+    """The dummy credentials an EmbeddedS3 hands its clients (moto accepts any)."""
+
+    access_key_id: str = "aios3fm-embedded-access-key"
+    secret_access_key: str = field(default="aios3fm-embedded-secret-key", repr=False)
+    region: str = "us-east-1"
+
+
+# endpoint_url -> credentials of the EmbeddedS3 servers running in this process, so that
+# FileManager(endpoint_url=s3.endpoint_url) needs nothing else and never reads ~/.aws.
+_RUNNING: dict[str, EmbeddedCredentials] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def embedded_credentials_for(endpoint_url: str | None) -> EmbeddedCredentials | None:
+    """The credentials of the EmbeddedS3 serving ``endpoint_url`` in this process, if any."""
+    if endpoint_url is None:
+        return None
+    with _RUNNING_LOCK:
+        return _RUNNING.get(endpoint_url.rstrip("/"))
+
+
+def _import_moto() -> tuple[Any, Any, Any]:
+    try:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "EmbeddedS3 needs moto's server: pip install 'aios3fm[server]'"
+        ) from exc
+
+    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+        """moto's handler without a log line per request."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return app, QuietHandler, make_server
+
+
+class EmbeddedS3:
+    """A throwaway S3 server for tests, demos and benchmarks.
+
+    Use it as ``async with EmbeddedS3() as s3:`` (or ``with``, or ``start()``/``stop()``)
+    and point a client at ``s3.endpoint_url``. ``latency`` adds seconds to every request;
+    ``fail_rate`` answers that share of requests with one of ``faults`` (``"500"``,
+    ``"503"`` SlowDown, ``"drop"`` for a reset connection), picked by a ``seed``-able
+    random generator; both can be changed while the server runs. :meth:`inject` scripts
+    exact faults, :meth:`deny` answers AccessDenied, and :attr:`requests` counts what
+    reached the server by S3 operation name.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        fail_rate: float = 0.0,
+        faults: Iterable[FaultKind] = FAULT_KINDS,
+        seed: int | None = None,
+        credentials: EmbeddedCredentials | None = None,
+    ) -> None:
+        self._host = host
+        self._requested_port = port
+        self._initial = (latency, fail_rate, tuple(faults))
+        self._seed = seed
+        self.credentials = credentials or EmbeddedCredentials()
+        self._middleware: S3Middleware | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    def __repr__(self) -> str:
+        state = f"serving {self.endpoint_url}" if self.running else "stopped"
+        return f"<EmbeddedS3 {state} latency={self._initial[0]} fail_rate={self._initial[1]}>"
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> EmbeddedS3:
+        """Start serving in a daemon thread; returns once the port is bound."""
+        if self.running:
+            raise RuntimeError("EmbeddedS3 is already running")
+        app, handler, make_server = _import_moto()
+        latency, fail_rate, faults = self._initial
+        self._middleware = S3Middleware(
+            app, latency=latency, fail_rate=fail_rate, faults=faults, seed=self._seed
+        )
+        server = make_server(
+            self._host, self._requested_port, self._middleware, threaded=True,
+            request_handler=handler,
+        )  # fmt: skip
+        self._server = server
+        self._port = int(server.server_port)
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"EmbeddedS3:{self._port}", daemon=True
+        )
+        self._thread.start()
+        with _RUNNING_LOCK:
+            _RUNNING[self.endpoint_url] = self.credentials
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; in-flight requests are cut."""
+        if self._server is None:
+            return
+        with _RUNNING_LOCK:
+            _RUNNING.pop(self.endpoint_url, None)
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> EmbeddedS3:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        self.stop()
+
+    async def __aenter__(self) -> EmbeddedS3:
+        return await anyio.to_thread.run_sync(self.start)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        await anyio.to_thread.run_sync(self.stop)
+
+    # -- where and how to reach it ------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("EmbeddedS3 has not been started")
+        return self._port
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def environ(self) -> dict[str, str]:
+        """Environment variables that point the aws cli, boto3 or aios3fm at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
+            "AWS_DEFAULT_REGION": self.credentials.region,
+        }
+
+    # -- state, counters and faults -----------------------------------------------------
+
+    @property
+    def _mw(self) -> S3Middleware:
+        if self._middleware is None:
+            raise RuntimeError("EmbeddedS3 has not been started")
+        return self._middleware
+
+    def reset(self) -> None:
+        """Forget every bucket and object, the request counts, scripted faults and deny
+        rules; latency and fail_rate go back to the values given to the constructor."""
+        connection = http.client.HTTPConnection(self._host, self.port, timeout=30)
+        try:
+            connection.request("POST", "/moto-api/reset")
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"moto reset failed with HTTP {response.status}")
+        finally:
+            connection.close()
+        mw = self._mw
+        mw.reset_counts()
+        mw.clear_rules()
+        mw.latency, mw.fail_rate, mw.faults = self._initial
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests that reached the server, by S3 operation name (faulted ones included)."""
+        return self._mw.requests()
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (``"500"``, ``"503"``, ``"drop"``)."""
+        return self._mw.faults_injected()
+
+    def reset_requests(self) -> None:
+        """Zero :attr:`requests` and :attr:`faults_injected`."""
+        self._mw.reset_counts()
+
+    @property
+    def latency(self) -> float:
+        return self._mw.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._mw.latency = seconds
+
+    @property
+    def fail_rate(self) -> float:
+        return self._mw.fail_rate
+
+    @fail_rate.setter
+    def fail_rate(self, rate: float) -> None:
+        self._mw.fail_rate = rate
+
+    @property
+    def faults(self) -> tuple[FaultKind, ...]:
+        return self._mw.faults
+
+    @faults.setter
+    def faults(self, kinds: Iterable[FaultKind]) -> None:
+        self._mw.faults = tuple(kinds)
+
+    def inject(self, kind: FaultKind, *, count: int = 1, operation: str | None = None) -> None:
+        """Answer the next ``count`` requests (of ``operation``, if given) with ``kind``."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self._mw.inject(kind, count, operation)
+
+    def deny(self, *operations: str, bucket: str | None = None, prefix: str = "") -> None:
+        """Answer AccessDenied to ``operations`` (all, if none named) on keys under
+        ``bucket``/``prefix``, as a bucket policy would. DeleteObjects reports each
+        covered key as a per-key AccessDenied error and deletes the others."""
+        self._mw.deny(operations, bucket, prefix)

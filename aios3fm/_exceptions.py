@@ -1,0 +1,207 @@
+"""Every exception aios3fm raises, and the one table that maps S3 error codes onto them.
+
+Classes are grouped by how a caller reacts, and each subclasses the builtin it would
+catch anyway (``except FileNotFoundError`` works for a missing key). The botocore or
+aiohttp error that caused one is kept as ``__cause__`` (``raise ... from exc``).
+Messages carry the S3 error code, the operation and the location, never credentials:
+:func:`redact` scrubs any secret the client knows before a message is built.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+
+__all__ = [
+    "AccessDeniedError",
+    "AlreadyExistsError",
+    "AioS3FMError",
+    "BucketNotFoundError",
+    "DirectoryNotEmptyError",
+    "InvalidLocationError",
+    "InvalidRangeError",
+    "IsADirectoryS3Error",
+    "MissingDependencyError",
+    "NotADirectoryS3Error",
+    "NotFoundError",
+    "PreconditionFailedError",
+    "S3Error",
+    "TransientError",
+    "error_class_for",
+    "redact",
+]
+
+
+class AioS3FMError(Exception):
+    """Base class of every error aios3fm raises on purpose."""
+
+
+class S3Error(AioS3FMError, OSError):
+    """An S3 request failed. ``code`` is the S3 error code (``NoSuchKey``, ``403``, ...).
+
+    ``location`` is ``s3://bucket/key`` (or ``s3://bucket/`` / ``s3://``) when known,
+    ``operation`` the S3 operation name and ``status`` the HTTP status.
+    """
+
+    errno_value: int = errno.EIO
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        operation: str | None = None,
+        location: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(self.errno_value, message)
+        self.message = message
+        self.code = code
+        self.operation = operation
+        self.location = location
+        self.status = status
+        self.filename = location
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # OSError pickles through its args; keep the keyword fields too.
+        return (
+            _rebuild,
+            (type(self), self.message, self.code, self.operation, self.location, self.status),
+        )
+
+
+def _rebuild(
+    cls: type[S3Error],
+    message: str,
+    code: str | None,
+    operation: str | None,
+    location: str | None,
+    status: int | None,
+) -> S3Error:
+    return cls(message, code=code, operation=operation, location=location, status=status)
+
+
+class NotFoundError(S3Error, FileNotFoundError):
+    """The key, prefix or upload does not exist."""
+
+    errno_value = errno.ENOENT
+
+
+class BucketNotFoundError(NotFoundError):
+    """The bucket does not exist."""
+
+
+class AlreadyExistsError(S3Error, FileExistsError):
+    """The bucket or object already exists."""
+
+    errno_value = errno.EEXIST
+
+
+class AccessDeniedError(S3Error, PermissionError):
+    """The credentials are not allowed to do this (or are not valid)."""
+
+    errno_value = errno.EACCES
+
+
+class IsADirectoryS3Error(S3Error, IsADirectoryError):
+    """A file was expected and the location is a directory."""
+
+    errno_value = errno.EISDIR
+
+
+class NotADirectoryS3Error(S3Error, NotADirectoryError):
+    """A directory was expected and the location is a file."""
+
+    errno_value = errno.ENOTDIR
+
+
+class DirectoryNotEmptyError(S3Error):
+    """The bucket or directory still holds objects."""
+
+    errno_value = errno.ENOTEMPTY
+
+
+class PreconditionFailedError(S3Error):
+    """A conditional request (If-Match, If-None-Match, ...) did not hold."""
+
+
+class InvalidRangeError(S3Error, ValueError):
+    """The requested byte range is outside the object."""
+
+    errno_value = errno.EINVAL
+
+
+class TransientError(S3Error, ConnectionError):
+    """A failure worth retrying: throttling, 5xx, a dropped connection or a timeout.
+
+    Raised only once the retries allowed by the settings are spent.
+    """
+
+    errno_value = errno.EAGAIN
+
+
+class InvalidLocationError(AioS3FMError, ValueError):
+    """A location string that is not a valid ``s3://bucket/key`` or local path."""
+
+
+class MissingDependencyError(AioS3FMError, ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""
+
+
+_CODE_TABLE: dict[str, type[S3Error]] = {
+    "NoSuchKey": NotFoundError,
+    "NotFound": NotFoundError,
+    "404": NotFoundError,
+    "NoSuchUpload": NotFoundError,
+    "NoSuchVersion": NotFoundError,
+    "NoSuchBucket": BucketNotFoundError,
+    "BucketAlreadyOwnedByYou": AlreadyExistsError,
+    "BucketAlreadyExists": AlreadyExistsError,
+    "AccessDenied": AccessDeniedError,
+    "403": AccessDeniedError,
+    "Forbidden": AccessDeniedError,
+    "AllAccessDisabled": AccessDeniedError,
+    "InvalidAccessKeyId": AccessDeniedError,
+    "SignatureDoesNotMatch": AccessDeniedError,
+    "ExpiredToken": AccessDeniedError,
+    "InvalidToken": AccessDeniedError,
+    "AccountProblem": AccessDeniedError,
+    "BucketNotEmpty": DirectoryNotEmptyError,
+    "PreconditionFailed": PreconditionFailedError,
+    "412": PreconditionFailedError,
+    "InvalidRange": InvalidRangeError,
+    "416": InvalidRangeError,
+    "SlowDown": TransientError,
+    "Throttling": TransientError,
+    "ThrottlingException": TransientError,
+    "RequestTimeout": TransientError,
+    "RequestTimeTooSkewed": TransientError,
+    "InternalError": TransientError,
+    "ServiceUnavailable": TransientError,
+    "500": TransientError,
+    "502": TransientError,
+    "503": TransientError,
+    "504": TransientError,
+}
+
+
+def error_class_for(code: str | None, status: int | None = None) -> type[S3Error]:
+    """The exception class for an S3 error code, falling back on the HTTP status."""
+    if code is not None and code in _CODE_TABLE:
+        return _CODE_TABLE[code]
+    if status is not None:
+        if status >= 500:
+            return TransientError
+        return _CODE_TABLE.get(str(status), S3Error)
+    return S3Error
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace each known secret (access key id, secret key, session token) in ``text``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,81 @@
+"""FileManager: the object applications hold. It owns one S3Client (one connection pool);
+later layers (cache, scheduler, invalidator) hang off it and are closed in order."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from ._client import S3Client
+from ._config import AddressingStyle, Settings
+from ._models import BucketInfo, Statistics, _frozen_counts
+
+__all__ = ["FileManager"]
+
+
+class FileManager:
+    """An async S3 file manager; use as ``async with FileManager(...) as fm``.
+
+    Keyword arguments override the matching fields of ``settings`` (by default
+    :meth:`Settings.from_env`); see :class:`~aios3fm.Settings` for every field.
+
+    ``endpoint_url``: S3 endpoint (``None`` for AWS). ``region``, ``profile``,
+    ``addressing_style``: as in the AWS configuration. ``concurrency`` (default 64):
+    requests in flight at once, for everything this FileManager does.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        addressing_style: AddressingStyle | None = None,
+        concurrency: int | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        base = settings if settings is not None else Settings.from_env()
+        self.settings = base.replace(
+            endpoint_url=endpoint_url, region=region, profile=profile,
+            addressing_style=addressing_style, concurrency=concurrency,
+        )  # fmt: skip
+        self._client = S3Client(self.settings)
+        self._open = False
+
+    def __repr__(self) -> str:
+        state = "open" if self._open else "closed"
+        return f"<FileManager {state} {self._client!r}>"
+
+    async def __aenter__(self) -> FileManager:
+        await self._client.open()
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        self._open = False
+        await self._client.close()
+
+    @property
+    def client(self) -> S3Client:
+        """The S3Client under this FileManager (uncached; every call is an API call)."""
+        return self._client
+
+    def statistics(self) -> Statistics:
+        """API calls by S3 operation name, and the HTTP requests they sent."""
+        return Statistics(
+            api_calls=_frozen_counts(self._client.api_calls),
+            requests_sent=_frozen_counts(self._client.requests_sent),
+        )
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        return await self._client.list_buckets()
+
+    async def make_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` in the configured region."""
+        await self._client.make_bucket(bucket)
+
+    async def remove_bucket(self, bucket: str) -> None:
+        """Delete an empty ``bucket`` (DirectoryNotEmptyError when it is not)."""
+        await self._client.remove_bucket(bucket)

@@ -1,0 +1,368 @@
+"""A WSGI middleware for moto's S3: counts requests by S3 operation, adds latency, injects faults.
+
+It sits between werkzeug's HTTP server and moto, so everything it does is seen by the
+client as real HTTP: a 503 SlowDown with its XML body, a connection reset mid-request,
+a per-key error inside a DeleteObjects response. Nothing here imports moto.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+__all__ = ["FAULT_KINDS", "FaultKind", "S3Middleware", "classify"]
+
+FaultKind = Literal["500", "503", "drop"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+# Sub-resources that name an operation of their own, e.g. GET ?tagging -> GetObjectTagging.
+_SUBRESOURCES = {
+    "acl": "Acl",
+    "tagging": "Tagging",
+    "policy": "Policy",
+    "cors": "Cors",
+    "lifecycle": "LifecycleConfiguration",
+    "versioning": "Versioning",
+    "location": "Location",
+    "encryption": "Encryption",
+    "website": "Website",
+    "logging": "Logging",
+    "notification": "NotificationConfiguration",
+    "replication": "Replication",
+    "object-lock": "ObjectLockConfiguration",
+    "ownershipControls": "OwnershipControls",
+    "publicAccessBlock": "PublicAccessBlock",
+    "attributes": "Attributes",
+    "retention": "Retention",
+    "legal-hold": "LegalHold",
+}
+
+
+def classify(method: str, path: str, query: dict[str, list[str]], headers: Environ) -> str:
+    """The S3 operation name of a path-style request (``PutObject``, ``ListObjectsV2``, ...)."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    copy = "HTTP_X_AMZ_COPY_SOURCE" in headers
+    sub = next((_SUBRESOURCES[q] for q in query if q in _SUBRESOURCES), None)
+    if not bucket:
+        return "ListBuckets"
+    if not key:
+        if method == "GET":
+            if query.get("list-type") == ["2"]:
+                return "ListObjectsV2"
+            if "uploads" in query:
+                return "ListMultipartUploads"
+            if "versions" in query:
+                return "ListObjectVersions"
+            return f"GetBucket{sub}" if sub else "ListObjects"
+        if method == "HEAD":
+            return "HeadBucket"
+        if method == "POST" and "delete" in query:
+            return "DeleteObjects"
+        verb = {"PUT": "Put", "DELETE": "Delete"}.get(method, method.title())
+        if sub:
+            return f"{verb}Bucket{sub}"
+        return {"PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method, f"{verb}Bucket")
+    if method == "GET":
+        if "uploadId" in query:
+            return "ListParts"
+        return f"GetObject{sub}" if sub else "GetObject"
+    if method == "HEAD":
+        return "HeadObject"
+    if method == "PUT":
+        if "partNumber" in query and "uploadId" in query:
+            return "UploadPartCopy" if copy else "UploadPart"
+        if sub:
+            return f"PutObject{sub}"
+        return "CopyObject" if copy else "PutObject"
+    if method == "POST":
+        if "uploads" in query:
+            return "CreateMultipartUpload"
+        if "uploadId" in query:
+            return "CompleteMultipartUpload"
+        if "restore" in query:
+            return "RestoreObject"
+        return "PostObject"
+    if method == "DELETE":
+        if "uploadId" in query:
+            return "AbortMultipartUpload"
+        return f"DeleteObject{sub}" if sub else "DeleteObject"
+    return f"{method.title()}Object"
+
+
+@dataclass(frozen=True)
+class _Denial:
+    operations: frozenset[str]
+    bucket: str | None
+    prefix: str
+
+    def covers(self, operation: str, bucket: str, key: str) -> bool:
+        if self.operations and operation not in self.operations:
+            return False
+        if self.bucket is not None and bucket != self.bucket:
+            return False
+        return key.startswith(self.prefix)
+
+
+@dataclass
+class _Script:
+    kind: FaultKind
+    remaining: int
+    operation: str | None
+
+
+class S3Middleware:
+    """Counts, delays and breaks requests before they reach moto; thread-safe."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        latency: float = 0.0,
+        fail_rate: float = 0.0,
+        faults: Iterable[FaultKind] = FAULT_KINDS,
+        seed: int | None = None,
+    ) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._faults_injected: Counter[str] = Counter()
+        self._scripts: deque[_Script] = deque()
+        self._denials: list[_Denial] = []
+        self._random = random.Random(seed)
+        self.latency = latency
+        self.fail_rate = fail_rate
+        self.faults = tuple(faults)
+
+    # -- settings, readable and writable while the server runs ---------------------------
+
+    @property
+    def latency(self) -> float:
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        self._latency = float(seconds)
+
+    @property
+    def fail_rate(self) -> float:
+        return self._fail_rate
+
+    @fail_rate.setter
+    def fail_rate(self, rate: float) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("fail_rate must be between 0 and 1")
+        self._fail_rate = float(rate)
+
+    @property
+    def faults(self) -> tuple[FaultKind, ...]:
+        return self._faults
+
+    @faults.setter
+    def faults(self, kinds: Iterable[FaultKind]) -> None:
+        chosen = tuple(kinds)
+        unknown = set(chosen) - set(FAULT_KINDS)
+        if unknown or not chosen:
+            raise ValueError(f"faults must be a non-empty subset of {FAULT_KINDS}")
+        self._faults = chosen
+
+    def requests(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def faults_injected(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._faults_injected)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._faults_injected.clear()
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self._denials.clear()
+
+    def inject(self, kind: FaultKind, count: int, operation: str | None) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        with self._lock:
+            self._scripts.append(_Script(kind, count, operation))
+
+    def deny(self, operations: Iterable[str], bucket: str | None, prefix: str) -> None:
+        with self._lock:
+            self._denials.append(_Denial(frozenset(operations), bucket, prefix))
+
+    # -- the WSGI application ------------------------------------------------------------
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/moto-api"):
+            return self._app(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        operation = classify(method, path, query, environ)
+        bucket, _, key = unquote(path).lstrip("/").partition("/")
+        fault = self._count_and_pick_fault(operation)
+        if self._latency:
+            time.sleep(self._latency)
+        if fault == "drop":
+            _drop_connection(environ)
+        if fault is not None:
+            return _error_response(start_response, fault, method)
+        if operation == "DeleteObjects" and self._has_denials():
+            return self._delete_objects(environ, start_response, bucket)
+        if self._denial_for(operation, bucket, key):
+            return _error_response(start_response, "403", method)
+        return self._app(environ, start_response)
+
+    def _count_and_pick_fault(self, operation: str) -> FaultKind | None:
+        with self._lock:
+            self._counts[operation] += 1
+            fault: FaultKind | None = None
+            for script in self._scripts:
+                if script.operation in (None, operation):
+                    fault = script.kind
+                    script.remaining -= 1
+                    if script.remaining <= 0:
+                        self._scripts.remove(script)
+                    break
+            if fault is None and self._fail_rate and self._random.random() < self._fail_rate:
+                fault = self._random.choice(self._faults)
+            if fault is not None:
+                self._faults_injected[fault] += 1
+            return fault
+
+    def _has_denials(self) -> bool:
+        with self._lock:
+            return bool(self._denials)
+
+    def _denial_for(self, operation: str, bucket: str, key: str) -> bool:
+        with self._lock:
+            return any(d.covers(operation, bucket, key) for d in self._denials)
+
+    def _delete_objects(
+        self, environ: Environ, start_response: StartResponse, bucket: str
+    ) -> Iterable[bytes]:
+        """DeleteObjects with per-key AccessDenied for keys a deny rule covers.
+
+        The denied keys are taken out of the request before moto sees it, and an
+        ``<Error>`` for each is added to moto's answer, as S3 does under a bucket policy.
+        """
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        root = ElementTree.fromstring(body)
+        keys: list[str] = []
+        quiet = False
+        for child in root:
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "Object":
+                for part in child:
+                    if part.tag.rsplit("}", 1)[-1] == "Key":
+                        keys.append(part.text or "")
+            elif tag == "Quiet":
+                quiet = (child.text or "").strip().lower() == "true"
+        denied = {
+            k
+            for k in keys
+            if self._denial_for("DeleteObject", bucket, k)
+            or self._denial_for("DeleteObjects", bucket, k)
+        }
+        allowed = [k for k in keys if k not in denied]
+        errors = "".join(
+            f"<Error><Key>{escape(k)}</Key><Code>AccessDenied</Code>"
+            "<Message>Access Denied</Message></Error>"
+            for k in keys
+            if k in denied
+        )
+        if not allowed:
+            return _xml_response(
+                start_response, "200 OK", f'<DeleteResult xmlns="{_S3_NS}">{errors}</DeleteResult>'
+            )
+        objects = "".join(f"<Object><Key>{escape(k)}</Key></Object>" for k in allowed)
+        quiet_xml = "<Quiet>true</Quiet>" if quiet else ""
+        new_body = f'<Delete xmlns="{_S3_NS}">{objects}{quiet_xml}</Delete>'.encode()
+        forwarded = {k: v for k, v in environ.items() if not _is_checksum_header(k)}
+        forwarded["CONTENT_LENGTH"] = str(len(new_body))
+        forwarded["wsgi.input"] = _BytesInput(new_body)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"] = status
+
+        answer = b"".join(self._app(forwarded, capture)).decode()
+        merged = answer.replace("</DeleteResult>", f"{errors}</DeleteResult>")
+        return _xml_response(start_response, captured.get("status", "200 OK"), merged)
+
+
+class _BytesInput:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else self._pos + size
+        chunk = self._data[self._pos : end]
+        self._pos += len(chunk)
+        return chunk
+
+
+def _is_checksum_header(name: str) -> bool:
+    return name in {"HTTP_CONTENT_MD5", "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"} or name.startswith(
+        "HTTP_X_AMZ_CHECKSUM_"
+    )
+
+
+_ERRORS = {
+    "500": ("500 Internal Server Error", "InternalError", "We encountered an internal error."),
+    "503": ("503 Slow Down", "SlowDown", "Please reduce your request rate."),
+    "403": ("403 Forbidden", "AccessDenied", "Access Denied"),
+}
+
+
+def _error_response(start_response: StartResponse, kind: str, method: str) -> Iterable[bytes]:
+    status, code, message = _ERRORS[kind]
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>aios3fm-embedded</RequestId></Error>"
+    )
+    if method == "HEAD":  # HEAD answers carry no body; the client sees the status only
+        start_response(status, [("Content-Length", "0")])
+        return [b""]
+    return _xml_response(start_response, status, body)
+
+
+def _xml_response(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
+    data = body.encode()
+    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _drop_connection(environ: Environ) -> None:
+    """Cut the TCP connection without an answer, as a crashing server or proxy would."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # werkzeug treats ConnectionError as "client went away" and logs nothing.
+    raise ConnectionResetError("aios3fm-embedded: connection dropped by fault injection")

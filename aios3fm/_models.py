@@ -1,0 +1,121 @@
+"""Plain, frozen values that the client returns and the rest of the package passes around."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = [
+    "BucketInfo",
+    "DeleteError",
+    "DeleteResult",
+    "DirListing",
+    "ObjectInfo",
+    "PutResult",
+    "Statistics",
+]
+
+
+def _frozen_counts(counts: Mapping[str, int] | None = None) -> Mapping[str, int]:
+    return MappingProxyType(dict(sorted((counts or {}).items())))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What S3 says about one object (or a directory, when ``is_dir``).
+
+    ``mtime`` is seconds since the epoch; ``etag`` is unquoted; a directory known only as
+    a common prefix has ``size == 0``, ``mtime is None`` and ``etag is None``.
+    """
+
+    bucket: str
+    key: str
+    size: int
+    mtime: float | None
+    etag: str | None
+    is_dir: bool = False
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def name(self) -> str:
+        return self.key.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DirListing:
+    """One complete ``Delimiter='/'`` listing of ``prefix`` in ``bucket``.
+
+    ``files`` are the objects directly under the prefix, ``dirs`` the sub-directories as
+    full prefixes ending in ``/``. The directory's own marker object (key == prefix) is
+    never among ``files``; it is ``marker`` instead.
+    """
+
+    bucket: str
+    prefix: str
+    files: tuple[ObjectInfo, ...]
+    dirs: tuple[str, ...]
+    marker: ObjectInfo | None = None
+
+    @property
+    def exists(self) -> bool:
+        """True when anything lives under the prefix (or the prefix is the bucket root)."""
+        return self.prefix == "" or bool(self.files or self.dirs or self.marker)
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    parts: int = 0
+    """Number of parts when written by a multipart upload or copy, else 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteError:
+    key: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    bucket: str
+    deleted: tuple[str, ...]
+    errors: tuple[DeleteError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """A snapshot of a FileManager's counters.
+
+    ``api_calls`` counts S3 API calls by operation name, one per call whatever botocore
+    retried underneath; ``requests_sent`` counts the HTTP requests those calls sent
+    (retries included), which is what a server counts.
+    """
+
+    api_calls: Mapping[str, int] = field(default_factory=_frozen_counts)
+    requests_sent: Mapping[str, int] = field(default_factory=_frozen_counts)
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values())
+
+    @property
+    def retries(self) -> int:
+        return sum(self.requests_sent.values()) - self.total_api_calls
