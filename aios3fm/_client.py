@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import anyio
 from aiobotocore.config import AioConfig
+from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 from botocore.exceptions import (
     BotoCoreError,
@@ -40,6 +41,7 @@ from ._exceptions import (
     redact,
 )
 from ._models import BucketInfo, DeleteError, DeleteResult, DirListing, ObjectInfo, PutResult
+from ._tasks import task_group
 
 __all__ = ["ObjectReader", "S3Client"]
 
@@ -72,6 +74,20 @@ def _range_header(start: int | None, end: int | None) -> str | None:
         return f"bytes={start}"
     first = start or 0
     return f"bytes={first}-" if end is None else f"bytes={first}-{end - 1}"
+
+
+class _BotocoreRetriesOnly(AIOHTTPSession):  # type: ignore[misc]
+    """aiohttp resends an idempotent request once, silently, when its connection drops.
+    botocore already retries (and counts) attempts, so that hidden second layer would
+    multiply retries and make attempts uncountable: it is switched off here. aiohttp has
+    no public switch for it; tests assert exact attempt counts under dropped connections,
+    so a change in either library shows up there."""
+
+    async def _get_session(self, proxy_url: str | None) -> Any:
+        session = await super()._get_session(proxy_url)
+        if getattr(session, "_retry_connection", False):
+            session._retry_connection = False
+        return session
 
 
 class ObjectReader:
@@ -161,6 +177,7 @@ class S3Client:
             response_checksum_validation="when_required",
             # Parameters are built by this module, not by users.
             parameter_validation=False,
+            http_session_cls=_BotocoreRetriesOnly,
         )
         stack = AsyncExitStack()
         try:
@@ -243,7 +260,9 @@ class S3Client:
 
     async def list_buckets(self) -> list[BucketInfo]:
         response = await self.call("ListBuckets", "s3://")
-        return [BucketInfo(b["Name"], _timestamp(b.get("CreationDate"))) for b in response["Buckets"]]
+        return [
+            BucketInfo(b["Name"], _timestamp(b.get("CreationDate"))) for b in response["Buckets"]
+        ]
 
     async def make_bucket(self, bucket: str, *, region: str | None = None) -> None:
         params: dict[str, Any] = {"Bucket": bucket}
@@ -401,7 +420,7 @@ class S3Client:
                 for e in response.get("Errors", ())
             )
 
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for batch in batches:
                 tg.start_soon(run, batch)
         failed = {e.key for e in errors}

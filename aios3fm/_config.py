@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["KiB", "MiB", "GiB", "Settings"]
+__all__ = ["GiB", "KiB", "MiB", "Settings"]
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -58,11 +58,15 @@ def _import_moto() -> tuple[Any, Any, Any]:
             "EmbeddedS3 needs moto's server: pip install 'aios3fm[server]'"
         ) from exc
 
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc]
-        """moto's handler without a log line per request."""
+    class QuietHandler(MotoRequestHandler):
+        """moto's handler without a log line per request, and which ends the connection
+        when a request is dropped (else the unread body would be parsed as a request)."""
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
+
+        def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+            self.close_connection = True
 
     app = DomainDispatcherApplication(create_backend_app)
     return app, QuietHandler, make_server
@@ -229,8 +233,13 @@ class EmbeddedS3:
         """Faults injected so far, by kind (``"500"``, ``"503"``, ``"drop"``)."""
         return self._mw.faults_injected()
 
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests the server was handling at once since the last count reset."""
+        return self._mw.peak_in_flight()
+
     def reset_requests(self) -> None:
-        """Zero :attr:`requests` and :attr:`faults_injected`."""
+        """Zero :attr:`requests`, :attr:`faults_injected` and :attr:`peak_in_flight`."""
         self._mw.reset_counts()
 
     @property

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 
 __all__ = [
     "AccessDeniedError",
-    "AlreadyExistsError",
     "AioS3FMError",
+    "AlreadyExistsError",
     "BucketNotFoundError",
     "DirectoryNotEmptyError",
     "InvalidLocationError",
     "InvalidRangeError",
+    "InvalidRequestError",
     "IsADirectoryS3Error",
     "MissingDependencyError",
     "NotADirectoryS3Error",
@@ -134,6 +135,12 @@ class InvalidRangeError(S3Error, ValueError):
     errno_value = errno.EINVAL
 
 
+class InvalidRequestError(S3Error, ValueError):
+    """S3 refused the request as malformed: a bad bucket name, a key too long, ..."""
+
+    errno_value = errno.EINVAL
+
+
 class TransientError(S3Error, ConnectionError):
     """A failure worth retrying: throttling, 5xx, a dropped connection or a timeout.
 
@@ -174,6 +181,13 @@ _CODE_TABLE: dict[str, type[S3Error]] = {
     "412": PreconditionFailedError,
     "InvalidRange": InvalidRangeError,
     "416": InvalidRangeError,
+    "InvalidBucketName": InvalidRequestError,
+    "KeyTooLongError": InvalidRequestError,
+    "InvalidArgument": InvalidRequestError,
+    "InvalidRequest": InvalidRequestError,
+    "MalformedXML": InvalidRequestError,
+    "EntityTooSmall": InvalidRequestError,
+    "EntityTooLarge": InvalidRequestError,
     "SlowDown": TransientError,
     "Throttling": TransientError,
     "ThrottlingException": TransientError,

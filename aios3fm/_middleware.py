@@ -7,6 +7,7 @@ a per-key error inside a DeleteObjects response. Nothing here imports moto.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import threading
@@ -143,6 +144,8 @@ class S3Middleware:
         self._faults_injected: Counter[str] = Counter()
         self._scripts: deque[_Script] = deque()
         self._denials: list[_Denial] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._random = random.Random(seed)
         self.latency = latency
         self.fail_rate = fail_rate
@@ -190,10 +193,15 @@ class S3Middleware:
         with self._lock:
             return dict(self._faults_injected)
 
+    def peak_in_flight(self) -> int:
+        with self._lock:
+            return self._peak_in_flight
+
     def reset_counts(self) -> None:
         with self._lock:
             self._counts.clear()
             self._faults_injected.clear()
+            self._peak_in_flight = self._in_flight
 
     def clear_rules(self) -> None:
         with self._lock:
@@ -216,6 +224,18 @@ class S3Middleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/moto-api"):
             return self._app(environ, start_response)
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            return self._handle(path, environ, start_response)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _handle(
+        self, path: str, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         operation = classify(method, path, query, environ)
@@ -352,7 +372,9 @@ def _error_response(start_response: StartResponse, kind: str, method: str) -> It
 
 def _xml_response(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
     data = body.encode()
-    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))])
+    start_response(
+        status, [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))]
+    )
     return [data]
 
 
@@ -360,9 +382,7 @@ def _drop_connection(environ: Environ) -> None:
     """Cut the TCP connection without an answer, as a crashing server or proxy would."""
     sock = environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     # werkzeug treats ConnectionError as "client went away" and logs nothing.
     raise ConnectionResetError("aios3fm-embedded: connection dropped by fault injection")

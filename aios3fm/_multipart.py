@@ -16,6 +16,7 @@ import anyio
 
 from ._exceptions import S3Error
 from ._models import PutResult
+from ._tasks import task_group
 
 if TYPE_CHECKING:
     from ._client import S3Client
@@ -94,7 +95,7 @@ async def upload_bytes(
     view = memoryview(data)
     async with _multipart_upload(client, bucket, key, extra) as upload_id:
         window = _PartWindow(client, bucket, key, upload_id)
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for number, offset in enumerate(range(0, len(data), size), start=1):
                 await window.send(tg, number, bytes(view[offset : offset + size]))
         etag = await client.complete_multipart(bucket, key, upload_id, window.ordered())
@@ -134,7 +135,7 @@ async def upload_stream(
         return await client._put_object(bucket, key, b"".join(head), extra)
     async with _multipart_upload(client, bucket, key, extra) as upload_id:
         window = _PartWindow(client, bucket, key, upload_id)
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             number = 0
             for number, part in enumerate(head, start=1):
                 await window.send(tg, number, part)
@@ -174,7 +175,7 @@ async def copy_multipart(
         etags[number] = response["CopyPartResult"]["ETag"]
 
     async with _multipart_upload(client, dst_bucket, dst_key, extra) as upload_id:
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for number, offset in enumerate(range(0, total, size), start=1):
                 tg.start_soon(copy_part, number, offset, min(offset + size, total) - 1)
         ordered = [etags[n] for n in sorted(etags)]

@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the client benchmark (more arrive with later issues)."""
+
+from .client import main
+
+main()
