@@ -3,6 +3,7 @@
 The whole public surface is re-exported here; everything else is private.
 """
 
+from ._cache import S3Cache
 from ._client import ObjectReader, S3Client
 from ._config import GiB, KiB, MiB, Settings
 from ._embedded import EmbeddedCredentials, EmbeddedS3
@@ -26,9 +27,11 @@ from ._exceptions import (
 from ._manager import FileManager
 from ._models import (
     BucketInfo,
+    CacheStatistics,
     DeleteError,
     DeleteResult,
     DirListing,
+    Entry,
     ObjectInfo,
     PutResult,
     Statistics,
@@ -40,14 +43,17 @@ __all__ = [
     # entry points
     "FileManager",
     "S3Client",
+    "S3Cache",
     "EmbeddedS3",
     "EmbeddedCredentials",
     "Settings",
     # values
     "BucketInfo",
+    "CacheStatistics",
     "DeleteError",
     "DeleteResult",
     "DirListing",
+    "Entry",
     "ObjectInfo",
     "ObjectReader",
     "PutResult",

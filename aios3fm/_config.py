@@ -56,6 +56,13 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 
+    cache_ttl: float = 60.0
+    """Seconds a cached listing or object fact stays valid (env ``AIOS3FM_CACHE_TTL``)."""
+    cache_negative_ttl: float = 5.0
+    """Seconds a "does not exist" answer stays valid."""
+    cache_max_entries: int = 100_000
+    """Bound of the cache, a listing counting as its number of children; 0 disables it."""
+
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
@@ -67,6 +74,10 @@ class Settings:
             raise ValueError("thresholds must not be negative")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if self.cache_ttl < 0 or self.cache_negative_ttl < 0 or self.cache_max_entries < 0:
+            raise ValueError(
+                "cache_ttl, cache_negative_ttl and cache_max_entries must not be negative"
+            )
 
     def replace(self, **changes: object) -> Settings:
         """A copy with the given fields changed (``None`` values are ignored)."""

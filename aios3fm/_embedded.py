@@ -272,6 +272,14 @@ class EmbeddedS3:
             raise ValueError("count must be at least 1")
         self._mw.inject(kind, count, operation)
 
+    def hold(self, operation: str, seconds: float, *, count: int = 1) -> None:
+        """Answer the next ``count`` requests of ``operation`` ``seconds`` late: moto
+        computes the answer on arrival and it is held back, as on a slow response path
+        (``latency`` instead delays the request before moto sees it)."""
+        if count < 1 or seconds < 0:
+            raise ValueError("count must be at least 1 and seconds not negative")
+        self._mw.hold(operation, seconds, count)
+
     def deny(self, *operations: str, bucket: str | None = None, prefix: str = "") -> None:
         """Answer AccessDenied to ``operations`` (all, if none named) on keys under
         ``bucket``/``prefix``, as a bucket policy would. DeleteObjects reports each

@@ -3,16 +3,20 @@ later layers (cache, scheduler, invalidator) hang off it and are closed in order
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
 
+from ._cache import S3Cache
 from ._client import S3Client
 from ._config import AddressingStyle, Settings
+from ._fs import ReadMethods
 from ._models import BucketInfo, Statistics, _frozen_counts
 
 __all__ = ["FileManager"]
 
 
-class FileManager:
+class FileManager(ReadMethods):
     """An async S3 file manager; use as ``async with FileManager(...) as fm``.
 
     Keyword arguments override the matching fields of ``settings`` (by default
@@ -20,7 +24,9 @@ class FileManager:
 
     ``endpoint_url``: S3 endpoint (``None`` for AWS). ``region``, ``profile``,
     ``addressing_style``: as in the AWS configuration. ``concurrency`` (default 64):
-    requests in flight at once, for everything this FileManager does.
+    requests in flight at once, for everything this FileManager does. ``cache_ttl``
+    (default 60 s): how long listings and object facts are trusted. ``clock``: the
+    monotonic clock the cache reads (tests inject one to drive TTLs without sleeping).
     """
 
     def __init__(
@@ -31,14 +37,20 @@ class FileManager:
         profile: str | None = None,
         addressing_style: AddressingStyle | None = None,
         concurrency: int | None = None,
+        cache_ttl: float | None = None,
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         base = settings if settings is not None else Settings.from_env()
-        self.settings = base.replace(
+        self.settings = s = base.replace(
             endpoint_url=endpoint_url, region=region, profile=profile,
-            addressing_style=addressing_style, concurrency=concurrency,
+            addressing_style=addressing_style, concurrency=concurrency, cache_ttl=cache_ttl,
         )  # fmt: skip
-        self._client = S3Client(self.settings)
+        self._client = S3Client(s)
+        self.cache = S3Cache(
+            self._client, max_entries=s.cache_max_entries, ttl=s.cache_ttl,
+            negative_ttl=s.cache_negative_ttl, clock=clock,
+        )  # fmt: skip
         self._open = False
 
     def __repr__(self) -> str:
@@ -55,7 +67,10 @@ class FileManager:
         tb: TracebackType | None,
     ) -> None:  # fmt: skip
         self._open = False
-        await self._client.close()
+        try:
+            await self.cache.aclose()
+        finally:
+            await self._client.close()
 
     @property
     def client(self) -> S3Client:
@@ -63,19 +78,28 @@ class FileManager:
         return self._client
 
     def statistics(self) -> Statistics:
-        """API calls by S3 operation name, and the HTTP requests they sent."""
+        """API calls by S3 operation name, the HTTP requests they sent, and the cache's
+        counters."""
         return Statistics(
             api_calls=_frozen_counts(self._client.api_calls),
             requests_sent=_frozen_counts(self._client.requests_sent),
+            cache=self.cache.statistics(),
         )
 
     async def list_buckets(self) -> list[BucketInfo]:
-        return await self._client.list_buckets()
+        """The buckets, through the cache."""
+        return await self.cache.list_buckets()
 
     async def make_bucket(self, bucket: str) -> None:
         """Create ``bucket`` in the configured region."""
-        await self._client.make_bucket(bucket)
+        try:
+            await self._client.make_bucket(bucket)
+        finally:
+            self.cache.invalidate_bucket(bucket)
 
     async def remove_bucket(self, bucket: str) -> None:
         """Delete an empty ``bucket`` (DirectoryNotEmptyError when it is not)."""
-        await self._client.remove_bucket(bucket)
+        try:
+            await self._client.remove_bucket(bucket)
+        finally:
+            self.cache.invalidate_bucket(bucket)

@@ -126,6 +126,13 @@ class _Script:
     operation: str | None
 
 
+@dataclass
+class _Hold:
+    operation: str
+    seconds: float
+    remaining: int
+
+
 class S3Middleware:
     """Counts, delays and breaks requests before they reach moto; thread-safe."""
 
@@ -144,6 +151,7 @@ class S3Middleware:
         self._faults_injected: Counter[str] = Counter()
         self._scripts: deque[_Script] = deque()
         self._denials: list[_Denial] = []
+        self._holds: list[_Hold] = []
         self._in_flight = 0
         self._peak_in_flight = 0
         self._random = random.Random(seed)
@@ -207,6 +215,21 @@ class S3Middleware:
         with self._lock:
             self._scripts.clear()
             self._denials.clear()
+            self._holds.clear()
+
+    def hold(self, operation: str, seconds: float, count: int) -> None:
+        with self._lock:
+            self._holds.append(_Hold(operation, seconds, count))
+
+    def _take_hold(self, operation: str) -> float:
+        with self._lock:
+            for hold in self._holds:
+                if hold.operation == operation:
+                    hold.remaining -= 1
+                    if hold.remaining <= 0:
+                        self._holds.remove(hold)
+                    return hold.seconds
+        return 0.0
 
     def inject(self, kind: FaultKind, count: int, operation: str | None) -> None:
         if kind not in FAULT_KINDS:
@@ -251,7 +274,24 @@ class S3Middleware:
             return self._delete_objects(environ, start_response, bucket)
         if self._denial_for(operation, bucket, key):
             return _error_response(start_response, "403", method)
+        held = self._take_hold(operation)
+        if held:
+            return self._held(environ, start_response, held)
         return self._app(environ, start_response)
+
+    def _held(
+        self, environ: Environ, start_response: StartResponse, seconds: float
+    ) -> Iterable[bytes]:
+        """moto answers now; the answer leaves ``seconds`` later (a slow response path)."""
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured.append((status, headers))
+
+        body = b"".join(self._app(environ, capture))
+        time.sleep(seconds)
+        start_response(*captured[0])
+        return [body]
 
     def _count_and_pick_fault(self, operation: str) -> FaultKind | None:
         with self._lock:

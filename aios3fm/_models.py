@@ -8,6 +8,8 @@ from types import MappingProxyType
 
 __all__ = [
     "BucketInfo",
+    "CacheStatistics",
+    "Entry",
     "DeleteError",
     "DeleteResult",
     "DirListing",
@@ -38,11 +40,32 @@ class ObjectInfo:
 
     @property
     def location(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        """``s3://bucket/key``; for a local file (``bucket == ""``) its path."""
+        return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
     @property
     def name(self) -> str:
         return self.key.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One child in a directory listing: a file, or a directory (``is_dir``, name without ``/``).
+
+    ``location`` is the full ``s3://bucket/key`` of the child (ending in ``/`` for a
+    directory); ``size``, ``mtime`` and ``etag`` are as in :class:`ObjectInfo`.
+    """
+
+    name: str
+    location: str
+    is_dir: bool
+    size: int
+    mtime: float | None
+    etag: str | None
+
+    @classmethod
+    def from_info(cls, info: ObjectInfo) -> Entry:
+        return cls(info.name, info.location, info.is_dir, info.size, info.mtime, info.etag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +123,25 @@ class DeleteResult:
         return not self.errors
 
 
+@dataclass(frozen=True, slots=True)
+class CacheStatistics:
+    """Counters of an S3Cache. ``hits``/``misses`` count lookups; ``coalesced`` the
+    callers that joined a call already in flight instead of making their own;
+    ``stale_fills_dropped`` the answers not stored because an invalidation covering them
+    came while their call was in flight; ``entries`` counts as the bound does (a listing
+    as its number of children)."""
+
+    hits: int = 0
+    misses: int = 0
+    coalesced: int = 0
+    stale_fills_dropped: int = 0
+    evictions: int = 0
+    expirations: int = 0
+    invalidations: int = 0
+    entries: int = 0
+    max_entries: int = 0
+
+
 @dataclass(frozen=True)
 class Statistics:
     """A snapshot of a FileManager's counters.
@@ -111,6 +153,7 @@ class Statistics:
 
     api_calls: Mapping[str, int] = field(default_factory=_frozen_counts)
     requests_sent: Mapping[str, int] = field(default_factory=_frozen_counts)
+    cache: CacheStatistics = field(default_factory=CacheStatistics)
 
     @property
     def total_api_calls(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 
+import anyio
 import pytest
 
 from aios3fm import EmbeddedS3, FileManager, S3Client, Settings
@@ -68,3 +69,12 @@ def reset_counts(client: S3Client, s3: EmbeddedS3) -> None:
     client.api_calls.clear()
     client.requests_sent.clear()
     s3.reset_requests()
+
+
+async def wait_for_request(s3: EmbeddedS3, operation: str, count: int = 1) -> None:
+    """Wait until ``count`` requests of ``operation`` have reached the server. The server
+    counts in its own thread, so its counter is polled (an anyio.Event cannot be set from
+    there)."""
+    with anyio.fail_after(10):
+        while s3.requests.get(operation, 0) < count:  # noqa: ASYNC110
+            await anyio.sleep(0.005)

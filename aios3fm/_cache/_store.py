@@ -1,0 +1,508 @@
+"""CacheStore: the synchronous TTL + LRU store under S3Cache. No I/O, no await, no lock.
+
+Two kinds of fact, one canonical key each:
+
+- an object fact, ``(bucket, key)`` -> ObjectInfo, or ``None`` for "does not exist".
+  A key ending in ``/`` is a directory fact. Facts come from a HEAD (standalone) or from a
+  complete listing of their parent (owned by that listing, stored under their own key);
+- a listing, ``(bucket, prefix)`` -> DirListing, ``prefix`` in directory form (``dir/``),
+  so ``dir`` and ``dir/`` are one entry.
+
+Invariants (checked by ``_check`` in the tests):
+
+1. ``_units`` holds every LRU unit, least recently used first: a listing, or a standalone
+   fact. A fact owned by a listing is not a unit: using it refreshes its owner.
+2. Every fact in ``_facts`` is standalone (a unit) or owned by a listing in ``_listings``
+   whose ``children`` names its key; a listing's owned facts expire with it.
+3. ``_weight`` is the sum of unit weights (a fact 1, a listing its number of children, at
+   least 1) and never exceeds ``max_entries`` after a public method returns.
+4. ``_index[bucket]`` maps each directory prefix to a node naming the fact keys and listing
+   prefixes stored directly in it and the child directories holding any; a node exists
+   only while something is stored at or below it. Invalidation walks these nodes, so it
+   costs what it removes plus the key's depth, never the size of the store.
+5. ``_log`` holds every invalidation newer than the oldest fill still in flight, so a fill
+   whose call started before an invalidation that covers it is dropped, not stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from .._models import DirListing, ObjectInfo
+
+__all__ = ["MISS", "CacheStore", "dir_form", "parent_dir"]
+
+
+class _Miss:
+    def __repr__(self) -> str:
+        return "MISS"
+
+
+MISS: Final = _Miss()
+"""Returned by lookups when the store knows nothing (``None`` means "known absent")."""
+
+_UnitKey = tuple[str, str, str]  # ("f" | "l", bucket, key-or-prefix)
+_Kind = Literal["key", "prefix", "bucket"]
+
+
+def dir_form(key: str) -> str:
+    """``"a/b"`` and ``"a/b/"`` -> ``"a/b/"``; the bucket root stays ``""``."""
+    return key if not key or key.endswith("/") else key + "/"
+
+
+def parent_dir(key: str) -> str:
+    """The directory holding ``key``: ``"a/b/c"`` and ``"a/b/c/"`` give ``"a/b/"``;
+    a top-level key gives ``""``."""
+    trimmed = key[:-1] if key.endswith("/") else key
+    cut = trimmed.rfind("/")
+    return trimmed[: cut + 1] if cut >= 0 else ""
+
+
+def dir_info(bucket: str, prefix: str, marker: ObjectInfo | None = None) -> ObjectInfo:
+    if marker is not None:
+        return marker
+    return ObjectInfo(bucket, prefix, 0, None, None, True)
+
+
+@dataclass(slots=True, eq=False)
+class _Listing:
+    bucket: str
+    prefix: str
+    value: DirListing
+    expires: float
+    children: tuple[str, ...]
+
+    @property
+    def weight(self) -> int:
+        return max(1, len(self.children))
+
+
+@dataclass(slots=True, eq=False)
+class _Fact:
+    info: ObjectInfo | None
+    expires: float
+    owner: _Listing | None = None
+
+
+@dataclass(slots=True)
+class _Node:
+    members: set[str] = field(default_factory=set)
+    children: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Invalidation:
+    seq: int
+    kind: _Kind
+    bucket: str
+    key: str
+
+    def covers(self, bucket: str, key: str) -> bool:
+        """Would this invalidation have removed the fact or listing ``key`` of ``bucket``?"""
+        if bucket != self.bucket or self.kind == "bucket":
+            return bucket == self.bucket
+        # a listing or directory fact is covered by any change at or below it
+        if (key.endswith("/") or not key) and self.key.startswith(key):
+            return True
+        if self.kind == "prefix":
+            return key.startswith(self.key)
+        return key in (self.key, dir_form(self.key))
+
+
+@dataclass
+class StoreCounters:
+    hits: int = 0
+    misses: int = 0
+    stale_fills_dropped: int = 0
+    evictions: int = 0
+    expirations: int = 0
+    invalidations: int = 0
+    removed_by_invalidation: int = 0
+    oversized_listings: int = 0
+
+
+class CacheStore:
+    """TTL + LRU store of S3 facts and listings. ``max_entries == 0`` disables storing."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 100_000,
+        ttl: float = 60.0,
+        negative_ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 0 or ttl < 0 or negative_ttl < 0:
+            raise ValueError("max_entries, ttl and negative_ttl must not be negative")
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.clock = clock
+        self.counters = StoreCounters()
+        self._facts: dict[tuple[str, str], _Fact] = {}
+        self._listings: dict[tuple[str, str], _Listing] = {}
+        self._units: OrderedDict[_UnitKey, None] = OrderedDict()
+        self._weight = 0
+        self._index: dict[str, dict[str, _Node]] = {}
+        self._seq = 0
+        self._log: deque[_Invalidation] = deque()
+        self._fills: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        """Entries held, counted as the bound counts them (a listing as its children)."""
+        return self._weight
+
+    def __repr__(self) -> str:
+        return (
+            f"<CacheStore entries={self._weight}/{self.max_entries} listings="
+            f"{len(self._listings)} facts={len(self._facts)} ttl={self.ttl}>"
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_listing(self, bucket: str, prefix: str) -> DirListing | _Miss:
+        listing = self._listings.get((bucket, dir_form(prefix)))
+        if listing is None or self._expired(listing):
+            self.counters.misses += 1
+            return MISS
+        self._units.move_to_end(("l", bucket, listing.prefix))
+        self.counters.hits += 1
+        return listing.value
+
+    def get_fact(self, bucket: str, key: str) -> ObjectInfo | _Miss | None:
+        """What is known of ``key`` (a directory when it ends in ``/``)."""
+        fact = self._facts.get((bucket, key))
+        if fact is not None:
+            owner = fact.owner
+            if owner is not None and not self._expired(owner):
+                self._units.move_to_end(("l", bucket, owner.prefix))
+                self.counters.hits += 1
+                return fact.info
+            if owner is None and fact.expires > self.clock():
+                self._units.move_to_end(("f", bucket, key))
+                self.counters.hits += 1
+                return fact.info
+            if owner is None:
+                self.counters.expirations += 1
+                self._remove_fact(bucket, key)
+        if key.endswith("/"):  # the directory's own listing answers for it
+            own = self._listings.get((bucket, key))
+            if own is not None and not self._expired(own):
+                self._units.move_to_end(("l", bucket, key))
+                self.counters.hits += 1
+                return dir_info(bucket, key, own.value.marker) if own.value.exists else None
+        parent = self._listings.get((bucket, parent_dir(key)))
+        if parent is not None and not self._expired(parent):
+            # A complete listing of the parent that does not name the key: it is absent.
+            self._units.move_to_end(("l", bucket, parent.prefix))
+            self.counters.hits += 1
+            return None
+        self.counters.misses += 1
+        return MISS
+
+    def _expired(self, listing: _Listing) -> bool:
+        if listing.expires > self.clock():
+            return False
+        self.counters.expirations += 1
+        self._remove_listing(listing)
+        return True
+
+    # -- fills ----------------------------------------------------------------------------
+
+    def begin_fill(self) -> int:
+        """A token for a fill about to call S3; pass it to ``put_*`` or ``end_fill``."""
+        self._fills[self._seq] += 1
+        return self._seq
+
+    def end_fill(self, token: int) -> None:
+        self._fills[token] -= 1
+        if self._fills[token] <= 0:
+            del self._fills[token]
+        oldest = min(self._fills, default=self._seq)
+        while self._log and self._log[0].seq <= oldest:
+            self._log.popleft()
+
+    def _stale(self, token: int, bucket: str, keys: Iterable[str]) -> bool:
+        wanted = tuple(keys)
+        for entry in reversed(self._log):
+            if entry.seq <= token:
+                break
+            if any(entry.covers(bucket, key) for key in wanted):
+                self.counters.stale_fills_dropped += 1
+                return True
+        return False
+
+    def put_fact(self, bucket: str, key: str, info: ObjectInfo | None, token: int) -> bool:
+        """Store what a HEAD (or a one-key LIST) said of ``key``; False when not stored."""
+        try:
+            if not self.max_entries or self._stale(token, bucket, (key,)):
+                return False
+            self._remove_fact(bucket, key)
+            ttl = self.ttl if info is not None else self.negative_ttl
+            self._facts[(bucket, key)] = _Fact(info, self.clock() + ttl)
+            self._units[("f", bucket, key)] = None
+            self._weight += 1
+            self._index_add(bucket, key)
+            self._evict()
+            return True
+        finally:
+            self.end_fill(token)
+
+    def put_listing(self, bucket: str, listing: DirListing, token: int) -> bool:
+        """Store a complete listing and a fact for each child under the child's own key."""
+        prefix = listing.prefix
+        try:
+            children = tuple(f.key for f in listing.files) + listing.dirs
+            if not self.max_entries or self._stale(token, bucket, (prefix,)):
+                return False
+            if max(1, len(children)) > self.max_entries:
+                self.counters.oversized_listings += 1  # served, never stored: no self-eviction
+                return False
+            old = self._listings.get((bucket, prefix))
+            if old is not None:
+                self._remove_listing(old)
+            entry = _Listing(bucket, prefix, listing, self.clock() + self.ttl, children)
+            self._listings[(bucket, prefix)] = entry
+            self._units[("l", bucket, prefix)] = None
+            self._weight += entry.weight
+            self._index_add(bucket, prefix)
+            infos = [*listing.files, *(dir_info(bucket, d) for d in listing.dirs)]
+            for info in infos:
+                self._remove_fact(bucket, info.key)
+                self._facts[(bucket, info.key)] = _Fact(info, entry.expires, entry)
+                self._index_add(bucket, info.key)
+            self._evict()
+            return True
+        finally:
+            self.end_fill(token)
+
+    def _evict(self) -> None:
+        while self._weight > self.max_entries and self._units:
+            kind, bucket, key = next(iter(self._units))
+            self.counters.evictions += 1
+            if kind == "l":
+                self._remove_listing(self._listings[(bucket, key)])
+            else:
+                self._remove_fact(bucket, key)
+
+    # -- invalidation ---------------------------------------------------------------------
+
+    def _record(self, kind: _Kind, bucket: str, key: str) -> None:
+        self._seq += 1
+        self.counters.invalidations += 1
+        if self._fills:
+            self._log.append(_Invalidation(self._seq, kind, bucket, key))
+
+    def invalidate_key(self, bucket: str, key: str) -> int:
+        """Forget ``key`` (and, for ``dir/``, that directory's listing), its parent's
+        listing, and each ancestor's listing for as long as the change could make a
+        directory appear or vanish there. Returns the number of entries removed."""
+        self._record("key", bucket, key)
+        removed = self._remove_fact(bucket, key)
+        if key.endswith("/"):
+            removed += self._remove_listing_at(bucket, key)
+        return self._count(removed + self._invalidate_ancestors(bucket, key, exact=True))
+
+    def invalidate_prefix(self, bucket: str, prefix: str) -> int:
+        """Forget every fact and listing whose key starts with ``prefix``, and the
+        ancestors' listings as :meth:`invalidate_key` does."""
+        self._record("prefix", bucket, prefix)
+        removed = 0
+        nodes = self._index.get(bucket, {})
+        scan_dir = prefix if prefix.endswith("/") or not prefix else parent_dir(prefix)
+        node = nodes.get(scan_dir)
+        if node is not None:
+            if scan_dir == prefix:
+                removed += self._remove_subtree(bucket, prefix)
+            else:
+                for member in [m for m in node.members if m.startswith(prefix)]:
+                    removed += self._remove_member(bucket, member)
+                for child in [c for c in node.children if c.startswith(prefix)]:
+                    removed += self._remove_subtree(bucket, child)
+        if prefix:
+            removed += self._invalidate_ancestors(bucket, prefix, exact=False)
+        return self._count(removed)
+
+    def invalidate_bucket(self, bucket: str) -> int:
+        """Forget everything cached about ``bucket``."""
+        self._record("bucket", bucket, "")
+        removed = self._remove_subtree(bucket, "") if bucket in self._index else 0
+        return self._count(removed)
+
+    def clear(self) -> None:
+        for bucket in list(self._index):
+            self.invalidate_bucket(bucket)
+
+    def _count(self, removed: int) -> int:
+        self.counters.removed_by_invalidation += removed
+        return removed
+
+    def _invalidate_ancestors(self, bucket: str, key: str, *, exact: bool) -> int:
+        removed = 0
+        child = key
+        while True:
+            parent = parent_dir(child)
+            listing = self._listings.get((bucket, parent))
+            still_there = False
+            if listing is not None:
+                value = listing.value
+                others = [
+                    c
+                    for c in listing.children
+                    if (c != child if exact else not c.startswith(child))
+                ]
+                # The directory keeps other entries (or its marker): its parent's view of it
+                # cannot change, so the walk stops after this level.
+                still_there = bool(others or value.marker is not None or not parent)
+                removed += self._remove_listing(listing)
+            if not parent or still_there:
+                return removed
+            # The directory itself may have appeared or vanished. A standalone fact about it
+            # goes now; one owned by the grandparent's listing goes with that listing, on the
+            # next level, after the listing has been read.
+            fact = self._facts.get((bucket, parent))
+            if fact is not None and fact.owner is None:
+                removed += self._remove_fact(bucket, parent)
+            child, exact = parent, True
+
+    # -- removal helpers (each returns the number of entries it removed) -------------------
+
+    def _remove_fact(self, bucket: str, key: str) -> int:
+        fact = self._facts.get((bucket, key))
+        if fact is None:
+            return 0
+        if fact.owner is not None:
+            # A listing's child is wrong or gone: the whole listing is stale.
+            return self._remove_listing(fact.owner)
+        del self._facts[(bucket, key)]
+        del self._units[("f", bucket, key)]
+        self._weight -= 1
+        if (bucket, key) not in self._listings:
+            self._index_discard(bucket, key)
+        return 1
+
+    def _remove_listing_at(self, bucket: str, prefix: str) -> int:
+        listing = self._listings.get((bucket, prefix))
+        return self._remove_listing(listing) if listing is not None else 0
+
+    def _remove_listing(self, listing: _Listing) -> int:
+        bucket = listing.bucket
+        if self._listings.get((bucket, listing.prefix)) is not listing:
+            return 0
+        del self._listings[(bucket, listing.prefix)]
+        del self._units[("l", bucket, listing.prefix)]
+        self._weight -= listing.weight
+        if (bucket, listing.prefix) not in self._facts:
+            self._index_discard(bucket, listing.prefix)
+        for key in listing.children:
+            fact = self._facts.get((bucket, key))
+            if fact is not None and fact.owner is listing:
+                del self._facts[(bucket, key)]
+                if (bucket, key) not in self._listings:
+                    self._index_discard(bucket, key)
+        return listing.weight
+
+    def _remove_member(self, bucket: str, key: str) -> int:
+        removed = self._remove_fact(bucket, key)
+        if key.endswith("/") or not key:
+            removed += self._remove_listing_at(bucket, key)
+        return removed
+
+    def _remove_subtree(self, bucket: str, prefix: str) -> int:
+        removed = 0
+        stack = [prefix]
+        while stack:
+            directory = stack.pop()
+            node = self._index.get(bucket, {}).get(directory)
+            if node is None:
+                continue
+            stack.extend(node.children)
+            for member in list(node.members):
+                removed += self._remove_member(bucket, member)
+        return removed + (self._remove_member(bucket, prefix) if prefix else 0)
+
+    # -- the per-bucket directory index ---------------------------------------------------
+
+    def _index_add(self, bucket: str, key: str) -> None:
+        # The root listing (prefix "") is a member of the root node, like any other key.
+        nodes = self._index.setdefault(bucket, {})
+        directory = parent_dir(key)
+        node = nodes.get(directory)
+        if node is None:
+            node = nodes[directory] = _Node()
+            self._link_up(nodes, directory)
+        node.members.add(key)
+
+    def _link_up(self, nodes: dict[str, _Node], directory: str) -> None:
+        while directory:
+            parent = parent_dir(directory)
+            existing = nodes.get(parent)
+            if existing is not None:
+                existing.children.add(directory)
+                return
+            nodes[parent] = _Node(children={directory})
+            directory = parent
+
+    def _index_discard(self, bucket: str, key: str) -> None:
+        nodes = self._index.get(bucket)
+        if nodes is None:
+            return
+        directory = parent_dir(key)
+        node = nodes.get(directory)
+        if node is not None:
+            node.members.discard(key)
+        # Drop nodes left empty, upwards, so the index never outgrows what is stored.
+        while node is not None and not node.members and not node.children:
+            del nodes[directory]
+            if not directory:
+                break
+            parent = parent_dir(directory)
+            node = nodes.get(parent)
+            if node is not None:
+                node.children.discard(directory)
+            directory = parent
+        if not nodes:
+            del self._index[bucket]
+
+    # -- for tests ------------------------------------------------------------------------
+
+    def check_invariants(self) -> None:
+        """Assert the invariants of the module docstring (tests call this after each step)."""
+        weight = 0
+        for kind, bucket, key in self._units:
+            if kind == "l":
+                weight += self._listings[(bucket, key)].weight
+            else:
+                assert self._facts[(bucket, key)].owner is None, key
+                weight += 1
+        assert weight == self._weight, (weight, self._weight)
+        assert self._weight <= self.max_entries, (self._weight, self.max_entries)
+        standalone = 0
+        for (bucket, key), fact in self._facts.items():
+            owner = fact.owner
+            if owner is None:
+                standalone += 1
+                assert ("f", bucket, key) in self._units, key
+            else:
+                assert self._listings.get((bucket, owner.prefix)) is owner, key
+                assert key in owner.children, key
+            assert key in self._index[bucket][parent_dir(key)].members, key
+        for bucket, prefix in self._listings:
+            assert ("l", bucket, prefix) in self._units, prefix
+            assert prefix in self._index[bucket][parent_dir(prefix)].members, prefix
+        assert len(self._units) == standalone + len(self._listings)
+        for bucket, nodes in self._index.items():
+            assert nodes, bucket
+            for directory, node in nodes.items():
+                assert node.members or node.children, (bucket, directory)
+                for member in node.members:
+                    assert (bucket, member) in self._facts or (bucket, member) in self._listings
+                for child in node.children:
+                    assert child in nodes, child
+                    assert parent_dir(child) == directory, child
+        if not self._fills:
+            assert not self._log
