@@ -9,7 +9,6 @@ place where botocore errors become aios3fm exceptions.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -18,9 +17,6 @@ from typing import Any
 
 import aiohttp
 import anyio
-from aiobotocore.config import AioConfig
-from aiobotocore.httpsession import AIOHTTPSession
-from aiobotocore.session import AioSession
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -31,7 +27,6 @@ from botocore.exceptions import (
 
 from . import _multipart
 from ._config import Settings
-from ._embedded import embedded_credentials_for
 from ._exceptions import (
     AccessDeniedError,
     InvalidLocationError,
@@ -41,11 +36,12 @@ from ._exceptions import (
     redact,
 )
 from ._models import BucketInfo, DeleteError, DeleteResult, DirListing, ObjectInfo, PutResult
+from ._session import open_botocore_client
 from ._tasks import task_group
 
 __all__ = ["ObjectReader", "S3Client"]
 
-_DEFAULT_REGION = "us-east-1"
+_DEFAULT_REGION = "us-east-1"  # where CreateBucket needs no LocationConstraint
 _DELETE_BATCH = 1000
 _READ_CHUNK = 256 * 1024
 
@@ -74,20 +70,6 @@ def _range_header(start: int | None, end: int | None) -> str | None:
         return f"bytes={start}"
     first = start or 0
     return f"bytes={first}-" if end is None else f"bytes={first}-{end - 1}"
-
-
-class _BotocoreRetriesOnly(AIOHTTPSession):  # type: ignore[misc]
-    """aiohttp resends an idempotent request once, silently, when its connection drops.
-    botocore already retries (and counts) attempts, so that hidden second layer would
-    multiply retries and make attempts uncountable: it is switched off here. aiohttp has
-    no public switch for it; tests assert exact attempt counts under dropped connections,
-    so a change in either library shows up there."""
-
-    async def _get_session(self, proxy_url: str | None) -> Any:
-        session = await super()._get_session(proxy_url)
-        if getattr(session, "_retry_connection", False):
-            session._retry_connection = False
-        return session
 
 
 class ObjectReader:
@@ -140,58 +122,14 @@ class S3Client:
     async def open(self) -> S3Client:
         if self._client is not None:
             return self
-        s = self.settings
-        embedded = embedded_credentials_for(s.endpoint_url)
-        creds: dict[str, str | None] = {
-            "aws_access_key_id": s.access_key_id,
-            "aws_secret_access_key": s.secret_access_key,
-            "aws_session_token": s.session_token,
-        }
-        if embedded is not None and not s.access_key_id:
-            # Isolated from the user's AWS settings: no profile, no config files.
-            session = AioSession(
-                session_vars={
-                    "profile": (None, None, None, None),
-                    "config_file": (None, None, os.devnull, None),
-                    "credentials_file": (None, None, os.devnull, None),
-                }
-            )
-            creds = {
-                "aws_access_key_id": embedded.access_key_id,
-                "aws_secret_access_key": embedded.secret_access_key,
-                "aws_session_token": None,
-            }
-            region: str | None = s.region or embedded.region
-        else:
-            session = AioSession(profile=s.profile)
-            region = s.region or session.get_config_variable("region") or _DEFAULT_REGION
-        style = s.addressing_style or ("path" if s.endpoint_url else "auto")
-        config = AioConfig(
-            max_pool_connections=s.concurrency,
-            connect_timeout=s.connect_timeout,
-            read_timeout=s.read_timeout,
-            retries={"mode": "standard", "total_max_attempts": s.max_attempts},
-            s3={"addressing_style": style},
-            # CRC checksums on every PUT cost CPU and buy nothing over TLS/MD5 ETags here.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            # Parameters are built by this module, not by users.
-            parameter_validation=False,
-            http_session_cls=_BotocoreRetriesOnly,
-        )
         stack = AsyncExitStack()
         try:
-            self._client = await stack.enter_async_context(
-                session.create_client(
-                    "s3", region_name=region, endpoint_url=s.endpoint_url, config=config, **creds
-                )
-            )
+            self._client, self._secrets = await open_botocore_client(self.settings, stack)
         except BaseException:
             await stack.aclose()
             raise
         self._stack = stack
         self._client.meta.events.register("before-send.s3", self._count_request)
-        self._secrets = tuple(v for v in creds.values() if v)
         return self
 
     async def close(self) -> None:

@@ -1,5 +1,6 @@
-"""``python -m benchmarks``: the client benchmark (more arrive with later issues)."""
+"""``python -m benchmarks`` (``make bench``): every benchmark, results in benchmarks/results/."""
 
-from .client import main
+from . import cache, client
 
-main()
+client.main()
+cache.main()

@@ -16,10 +16,9 @@ Invariants (checked by ``_check`` in the tests):
    whose ``children`` names its key; a listing's owned facts expire with it.
 3. ``_weight`` is the sum of unit weights (a fact 1, a listing its number of children, at
    least 1) and never exceeds ``max_entries`` after a public method returns.
-4. ``_index[bucket]`` maps each directory prefix to a node naming the fact keys and listing
-   prefixes stored directly in it and the child directories holding any; a node exists
-   only while something is stored at or below it. Invalidation walks these nodes, so it
-   costs what it removes plus the key's depth, never the size of the store.
+4. ``_index`` names exactly the fact keys and listing prefixes stored, by directory
+   (see ``_index.py``). Invalidation finds what to remove through it, so it costs what
+   it removes plus the key's depth, never the size of the store.
 5. ``_log`` holds every invalidation newer than the oldest fill still in flight, so a fill
    whose call started before an invalidation that covers it is dropped, not stored.
 """
@@ -29,10 +28,11 @@ from __future__ import annotations
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from .._models import DirListing, ObjectInfo
+from ._index import DirectoryIndex, parent_dir
 
 __all__ = ["MISS", "CacheStore", "dir_form", "parent_dir"]
 
@@ -52,14 +52,6 @@ _Kind = Literal["key", "prefix", "bucket"]
 def dir_form(key: str) -> str:
     """``"a/b"`` and ``"a/b/"`` -> ``"a/b/"``; the bucket root stays ``""``."""
     return key if not key or key.endswith("/") else key + "/"
-
-
-def parent_dir(key: str) -> str:
-    """The directory holding ``key``: ``"a/b/c"`` and ``"a/b/c/"`` give ``"a/b/"``;
-    a top-level key gives ``""``."""
-    trimmed = key[:-1] if key.endswith("/") else key
-    cut = trimmed.rfind("/")
-    return trimmed[: cut + 1] if cut >= 0 else ""
 
 
 def dir_info(bucket: str, prefix: str, marker: ObjectInfo | None = None) -> ObjectInfo:
@@ -86,12 +78,6 @@ class _Fact:
     info: ObjectInfo | None
     expires: float
     owner: _Listing | None = None
-
-
-@dataclass(slots=True)
-class _Node:
-    members: set[str] = field(default_factory=set)
-    children: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +133,7 @@ class CacheStore:
         self._listings: dict[tuple[str, str], _Listing] = {}
         self._units: OrderedDict[_UnitKey, None] = OrderedDict()
         self._weight = 0
-        self._index: dict[str, dict[str, _Node]] = {}
+        self._index = DirectoryIndex()
         self._seq = 0
         self._log: deque[_Invalidation] = deque()
         self._fills: Counter[int] = Counter()
@@ -246,7 +232,7 @@ class CacheStore:
             self._facts[(bucket, key)] = _Fact(info, self.clock() + ttl)
             self._units[("f", bucket, key)] = None
             self._weight += 1
-            self._index_add(bucket, key)
+            self._index.add(bucket, key)
             self._evict()
             return True
         finally:
@@ -269,12 +255,12 @@ class CacheStore:
             self._listings[(bucket, prefix)] = entry
             self._units[("l", bucket, prefix)] = None
             self._weight += entry.weight
-            self._index_add(bucket, prefix)
+            self._index.add(bucket, prefix)
             infos = [*listing.files, *(dir_info(bucket, d) for d in listing.dirs)]
             for info in infos:
                 self._remove_fact(bucket, info.key)
                 self._facts[(bucket, info.key)] = _Fact(info, entry.expires, entry)
-                self._index_add(bucket, info.key)
+                self._index.add(bucket, info.key)
             self._evict()
             return True
         finally:
@@ -312,17 +298,8 @@ class CacheStore:
         ancestors' listings as :meth:`invalidate_key` does."""
         self._record("prefix", bucket, prefix)
         removed = 0
-        nodes = self._index.get(bucket, {})
-        scan_dir = prefix if prefix.endswith("/") or not prefix else parent_dir(prefix)
-        node = nodes.get(scan_dir)
-        if node is not None:
-            if scan_dir == prefix:
-                removed += self._remove_subtree(bucket, prefix)
-            else:
-                for member in [m for m in node.members if m.startswith(prefix)]:
-                    removed += self._remove_member(bucket, member)
-                for child in [c for c in node.children if c.startswith(prefix)]:
-                    removed += self._remove_subtree(bucket, child)
+        for key in self._index.under(bucket, prefix):
+            removed += self._remove_member(bucket, key)
         if prefix:
             removed += self._invalidate_ancestors(bucket, prefix, exact=False)
         return self._count(removed)
@@ -330,11 +307,11 @@ class CacheStore:
     def invalidate_bucket(self, bucket: str) -> int:
         """Forget everything cached about ``bucket``."""
         self._record("bucket", bucket, "")
-        removed = self._remove_subtree(bucket, "") if bucket in self._index else 0
+        removed = sum(self._remove_member(bucket, key) for key in self._index.under(bucket, ""))
         return self._count(removed)
 
     def clear(self) -> None:
-        for bucket in list(self._index):
+        for bucket in {bucket for bucket, _ in (*self._facts, *self._listings)}:
             self.invalidate_bucket(bucket)
 
     def _count(self, removed: int) -> int:
@@ -382,7 +359,7 @@ class CacheStore:
         del self._units[("f", bucket, key)]
         self._weight -= 1
         if (bucket, key) not in self._listings:
-            self._index_discard(bucket, key)
+            self._index.discard(bucket, key)
         return 1
 
     def _remove_listing_at(self, bucket: str, prefix: str) -> int:
@@ -397,13 +374,13 @@ class CacheStore:
         del self._units[("l", bucket, listing.prefix)]
         self._weight -= listing.weight
         if (bucket, listing.prefix) not in self._facts:
-            self._index_discard(bucket, listing.prefix)
+            self._index.discard(bucket, listing.prefix)
         for key in listing.children:
             fact = self._facts.get((bucket, key))
             if fact is not None and fact.owner is listing:
                 del self._facts[(bucket, key)]
                 if (bucket, key) not in self._listings:
-                    self._index_discard(bucket, key)
+                    self._index.discard(bucket, key)
         return listing.weight
 
     def _remove_member(self, bucket: str, key: str) -> int:
@@ -411,62 +388,6 @@ class CacheStore:
         if key.endswith("/") or not key:
             removed += self._remove_listing_at(bucket, key)
         return removed
-
-    def _remove_subtree(self, bucket: str, prefix: str) -> int:
-        removed = 0
-        stack = [prefix]
-        while stack:
-            directory = stack.pop()
-            node = self._index.get(bucket, {}).get(directory)
-            if node is None:
-                continue
-            stack.extend(node.children)
-            for member in list(node.members):
-                removed += self._remove_member(bucket, member)
-        return removed + (self._remove_member(bucket, prefix) if prefix else 0)
-
-    # -- the per-bucket directory index ---------------------------------------------------
-
-    def _index_add(self, bucket: str, key: str) -> None:
-        # The root listing (prefix "") is a member of the root node, like any other key.
-        nodes = self._index.setdefault(bucket, {})
-        directory = parent_dir(key)
-        node = nodes.get(directory)
-        if node is None:
-            node = nodes[directory] = _Node()
-            self._link_up(nodes, directory)
-        node.members.add(key)
-
-    def _link_up(self, nodes: dict[str, _Node], directory: str) -> None:
-        while directory:
-            parent = parent_dir(directory)
-            existing = nodes.get(parent)
-            if existing is not None:
-                existing.children.add(directory)
-                return
-            nodes[parent] = _Node(children={directory})
-            directory = parent
-
-    def _index_discard(self, bucket: str, key: str) -> None:
-        nodes = self._index.get(bucket)
-        if nodes is None:
-            return
-        directory = parent_dir(key)
-        node = nodes.get(directory)
-        if node is not None:
-            node.members.discard(key)
-        # Drop nodes left empty, upwards, so the index never outgrows what is stored.
-        while node is not None and not node.members and not node.children:
-            del nodes[directory]
-            if not directory:
-                break
-            parent = parent_dir(directory)
-            node = nodes.get(parent)
-            if node is not None:
-                node.children.discard(directory)
-            directory = parent
-        if not nodes:
-            del self._index[bucket]
 
     # -- for tests ------------------------------------------------------------------------
 
@@ -490,19 +411,9 @@ class CacheStore:
             else:
                 assert self._listings.get((bucket, owner.prefix)) is owner, key
                 assert key in owner.children, key
-            assert key in self._index[bucket][parent_dir(key)].members, key
         for bucket, prefix in self._listings:
             assert ("l", bucket, prefix) in self._units, prefix
-            assert prefix in self._index[bucket][parent_dir(prefix)].members, prefix
         assert len(self._units) == standalone + len(self._listings)
-        for bucket, nodes in self._index.items():
-            assert nodes, bucket
-            for directory, node in nodes.items():
-                assert node.members or node.children, (bucket, directory)
-                for member in node.members:
-                    assert (bucket, member) in self._facts or (bucket, member) in self._listings
-                for child in node.children:
-                    assert child in nodes, child
-                    assert parent_dir(child) == directory, child
+        self._index.check(set(self._facts) | set(self._listings))
         if not self._fills:
             assert not self._log

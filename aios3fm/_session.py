@@ -1,0 +1,87 @@
+"""Building the one aiobotocore client an S3Client uses: credentials, region, pool, retries.
+
+One reason to change: how aios3fm configures botocore. An endpoint served by an
+EmbeddedS3 of this process gets that server's dummy credentials and a session that reads
+no AWS profile or config file, so tests and demos never touch the user's AWS settings.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.httpsession import AIOHTTPSession
+from aiobotocore.session import AioSession
+
+from ._config import Settings
+from ._embedded import embedded_credentials_for
+
+__all__ = ["open_botocore_client"]
+
+DEFAULT_REGION = "us-east-1"
+
+
+class _BotocoreRetriesOnly(AIOHTTPSession):  # type: ignore[misc]
+    """aiohttp resends an idempotent request once, silently, when its connection drops.
+    botocore already retries (and counts) attempts, so that hidden second layer would
+    multiply retries and make attempts uncountable: it is switched off here. aiohttp has
+    no public switch for it; tests assert exact attempt counts under dropped connections,
+    so a change in either library shows up there."""
+
+    async def _get_session(self, proxy_url: str | None) -> Any:
+        session = await super()._get_session(proxy_url)
+        if getattr(session, "_retry_connection", False):
+            session._retry_connection = False
+        return session
+
+
+def _isolated_session() -> AioSession:
+    return AioSession(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
+async def open_botocore_client(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[Any, tuple[str, ...]]:
+    """The aiobotocore S3 client (closed with ``stack``) and the secrets to redact."""
+    s = settings
+    embedded = embedded_credentials_for(s.endpoint_url)
+    creds: dict[str, str | None] = {
+        "aws_access_key_id": s.access_key_id,
+        "aws_secret_access_key": s.secret_access_key,
+        "aws_session_token": s.session_token,
+    }
+    if embedded is not None and not s.access_key_id:
+        session = _isolated_session()
+        creds["aws_access_key_id"] = embedded.access_key_id
+        creds["aws_secret_access_key"] = embedded.secret_access_key
+        region: str = s.region or embedded.region
+    else:
+        session = AioSession(profile=s.profile)
+        region = s.region or session.get_config_variable("region") or DEFAULT_REGION
+    config = AioConfig(
+        max_pool_connections=s.concurrency,
+        connect_timeout=s.connect_timeout,
+        read_timeout=s.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": s.max_attempts},
+        s3={"addressing_style": s.addressing_style or ("path" if s.endpoint_url else "auto")},
+        # CRC checksums on every PUT cost CPU and buy nothing over TLS/MD5 ETags here.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        # Parameters are built by S3Client, not by users.
+        parameter_validation=False,
+        http_session_cls=_BotocoreRetriesOnly,
+    )
+    client = await stack.enter_async_context(
+        session.create_client(
+            "s3", region_name=region, endpoint_url=s.endpoint_url, config=config, **creds
+        )
+    )
+    return client, tuple(v for v in creds.values() if v)
