@@ -43,12 +43,39 @@ async def demo(*, files: int = 60) -> int:
                 tg.start_soon(client.put, "demo-bucket", key, f"object {n}\n".encode() * (n + 1))
         print(f"uploaded {len(keys)} objects concurrently (concurrency {fm.settings.concurrency})")
 
-        root = await client.list_dir("demo-bucket", "demo/")
-        print("\ns3://demo-bucket/demo/")
-        for prefix in root.dirs:
-            print(f"  {prefix.removeprefix('demo/'):<30} DIR")
-        total_bytes = 0
+        def calls() -> int:
+            return fm.statistics().total_api_calls
+
+        before = calls()
+        root = await fm.listdir("s3://demo-bucket/demo/")
+        print(f"\ncold listing of s3://demo-bucket/demo/: {calls() - before} API call(s)")
+        for entry in root:
+            name, size = (entry.name + "/", "DIR") if entry.is_dir else (entry.name, entry.size)
+            print(f"  {name:<30} {size}")
+        before = calls()
+        await fm.listdir("s3://demo-bucket/demo/")
+        print(f"warm listing: {calls() - before} API calls (served from the cache)")
+
+        docs = await fm.listdir("s3://demo-bucket/demo/docs/")
+        before = calls()
+        for entry in docs:
+            await fm.stat(entry.location)
+        print(
+            f"stat of all {len(docs)} files in docs/ after listing it: {calls() - before} API calls"
+        )
+
+        await client.put("demo-bucket", "demo/hot.txt", b"hot")
+        fm.cache.invalidate_key("demo-bucket", "demo/hot.txt")
+        before = calls()
+        async with anyio.create_task_group() as tg:
+            for _ in range(200):
+                tg.start_soon(fm.stat, "s3://demo-bucket/demo/hot.txt")
+        print(f"200 concurrent stats of a new key: {calls() - before} API call (single-flight)")
+        names = [e.name for e in await fm.listdir("s3://demo-bucket/demo/")]
+        print(f"listing right after that write shows it: {'hot.txt' in names}")
+
         total_objects = 0
+        total_bytes = 0
         async for page in client.list_tree("demo-bucket", "demo/"):
             total_objects += len(page)
             total_bytes += sum(o.size for o in page)
@@ -58,6 +85,11 @@ async def demo(*, files: int = 60) -> int:
         print()
         print(_table("API calls made by the client:", stats.api_calls))
         print(_table("requests counted by the server:", s3.requests))
+        cache = stats.cache
+        print(
+            f"cache: {cache.entries} entries, {cache.hits} hits, {cache.misses} misses, "
+            f"{cache.coalesced} coalesced waits, {cache.invalidations} invalidations"
+        )
         agree = "agree" if dict(stats.requests_sent) == s3.requests else "DIFFER"
         print(f"client and server counts {agree}; took {time.perf_counter() - started:.2f} s")
         return 0 if agree == "agree" else 1

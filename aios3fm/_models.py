@@ -125,8 +125,9 @@ class DeleteResult:
 
 @dataclass(frozen=True, slots=True)
 class CacheStatistics:
-    """Counters of an S3Cache. ``hits``/``misses`` count lookups; ``coalesced`` the
-    callers that joined a call already in flight instead of making their own;
+    """Counters of an S3Cache. ``hits``/``misses`` count lookups the store could or could
+    not answer; of the misses, ``coalesced`` joined a call already in flight instead of
+    making their own;
     ``stale_fills_dropped`` the answers not stored because an invalidation covering them
     came while their call was in flight; ``entries`` counts as the bound does (a listing
     as its number of children)."""

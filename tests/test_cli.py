@@ -86,6 +86,10 @@ def test_demo_runs_and_counts_agree() -> None:
     done = run_cli("demo", "--files", "12")
     assert done.returncode == 0, done.stderr
     assert "uploaded 12 objects" in done.stdout
+    assert "warm listing: 0 API calls" in done.stdout
+    assert "after listing it: 0 API calls" in done.stdout
+    assert "200 concurrent stats of a new key: 1 API call" in done.stdout
+    assert "listing right after that write shows it: True" in done.stdout
     assert "client and server counts agree" in done.stdout
     assert done.stderr == ""
 
