@@ -24,6 +24,7 @@ from ._exceptions import (
     S3Error,
     TransientError,
 )
+from ._fs import FileReader
 from ._manager import FileManager
 from ._models import (
     BucketInfo,
@@ -31,17 +32,20 @@ from ._models import (
     DeleteError,
     DeleteResult,
     DirListing,
+    DiskUsage,
     Entry,
     ObjectInfo,
     PutResult,
     Statistics,
 )
+from ._path import S3Path
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     # entry points
     "FileManager",
+    "S3Path",
     "S3Client",
     "S3Cache",
     "EmbeddedS3",
@@ -53,7 +57,9 @@ __all__ = [
     "DeleteError",
     "DeleteResult",
     "DirListing",
+    "DiskUsage",
     "Entry",
+    "FileReader",
     "ObjectInfo",
     "ObjectReader",
     "PutResult",

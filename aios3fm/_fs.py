@@ -1,84 +1,128 @@
-"""The read side of FileManager: listdir, iterdir, stat, exists, is_dir, is_file.
+"""The read side of FileManager: listdir, iterdir, stat, exists, is_dir, is_file,
+read_bytes, read_text, open, walk, glob, rglob and du.
 
-S3 locations go through the cache; local paths through anyio.Path (a worker thread), so
-neither blocks the event loop.
+Every method takes an ``s3://`` location or a local path with the same semantics and the
+same exceptions. S3 goes through the cache; local I/O runs in a worker thread (anyio),
+never on the event loop.
 """
 
 from __future__ import annotations
 
 import os
-import stat as stat_module
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import anyio
+import anyio.to_thread
 
-from ._cache import S3Cache
-from ._exceptions import NotADirectoryS3Error, NotFoundError
+from . import _local
+from ._cache import S3Cache, dir_form
+from ._client import S3Client
+from ._exceptions import (
+    InvalidRangeError,
+    IsADirectoryS3Error,
+    NotADirectoryS3Error,
+    NotFoundError,
+)
 from ._location import S3Location, parse_location
-from ._models import Entry, ObjectInfo
+from ._models import DiskUsage, Entry, ObjectInfo
+from ._tree import match_parts, scan_tree, split_pattern
 
-__all__ = ["ReadMethods"]
+__all__ = ["FileReader", "PathLike", "ReadMethods"]
 
 PathLike = str | os.PathLike[str]
+_CHUNK = 256 * 1024
 
 
-def _local_info(path: Path, st: os.stat_result) -> ObjectInfo:
-    is_dir = stat_module.S_ISDIR(st.st_mode)
-    return ObjectInfo("", str(path), 0 if is_dir else st.st_size, st.st_mtime, None, is_dir)
+class FileReader(Protocol):
+    """What ``open()`` yields, for S3 and local files alike."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
 
 
-def _bucket_entry(name: str, created: float | None) -> Entry:
-    return Entry(name, f"s3://{name}/", True, 0, created, None)
+class _LocalReader:
+    def __init__(self, file: anyio.AsyncFile[bytes]) -> None:
+        self._file = file
+
+    async def read(self, n: int = -1) -> bytes:
+        return await self._file.read(n)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while chunk := await self._file.read(_CHUNK):
+            yield chunk
+
+
+def not_found(
+    location: S3Location | str, operation: str, what: str = "file or directory"
+) -> NotFoundError:
+    return NotFoundError(f"{location}: no such {what}", code="NotFound", operation=operation,
+                         location=str(location))  # fmt: skip
+
+
+def is_a_directory(location: S3Location | str, operation: str) -> IsADirectoryS3Error:
+    return IsADirectoryS3Error(f"{location}: is a directory", code="IsADirectory",
+                               operation=operation, location=str(location))  # fmt: skip
+
+
+def not_a_directory(location: S3Location | str, operation: str) -> NotADirectoryS3Error:
+    return NotADirectoryS3Error(f"{location}: not a directory", code="NotADirectory",
+                                operation=operation, location=str(location))  # fmt: skip
+
+
+def _check_range(start: int | None, end: int | None) -> None:
+    if (start is not None and start < 0 and end is not None) or (end is not None and end < 0):
+        raise ValueError("a range is [start:end] with end >= 0, or [-n:] for the last n bytes")
 
 
 class ReadMethods:
-    """Mixed into FileManager; needs ``self.cache``."""
+    """Mixed into FileManager; needs ``self.cache`` and ``self._client``."""
 
     cache: S3Cache
+    _client: S3Client
+
+    # -- directories ----------------------------------------------------------------------
 
     async def listdir(self, path: PathLike) -> list[Entry]:
         """The children of a directory, files and sub-directories (names without ``/``),
-        in S3's order. ``s3://`` lists the buckets. One ListObjectsV2 per 1000 children
+        in name order. ``s3://`` lists the buckets. One ListObjectsV2 per 1000 children
         on a miss; none while the listing is cached."""
         location = parse_location(path)
         if isinstance(location, Path):
-            return await _local_listdir(location)
+            return await anyio.to_thread.run_sync(_local.listdir, location)
         if not location.bucket:
-            return [_bucket_entry(b.name, b.created) for b in await self.cache.list_buckets()]
+            buckets = await self.cache.list_buckets()
+            return [Entry(b.name, f"s3://{b.name}/", True, 0, b.created, None) for b in buckets]
         listing = await self.cache.list_dir(location.bucket, location.key)
         if not listing.exists:
-            await self._raise_not_a_directory(location)
+            key = location.key.rstrip("/")
+            if key and await self.cache.file(location.bucket, key) is not None:
+                raise not_a_directory(location, "listdir")
+            raise not_found(location, "listdir", "directory")
+        bucket = location.bucket
         entries = [Entry.from_info(info) for info in listing.files]
         entries.extend(
-            Entry(
-                d.rstrip("/").rsplit("/", 1)[-1], f"s3://{location.bucket}/{d}", True, 0, None, None
-            )
+            Entry(d.rstrip("/").rsplit("/", 1)[-1], f"s3://{bucket}/{d}", True, 0, None, None)
             for d in listing.dirs
         )
-        return entries
+        return sorted(entries, key=lambda e: e.name)
 
     async def iterdir(self, path: PathLike) -> AsyncIterator[Entry]:
         """Like :meth:`listdir`, as an async iterator."""
         for entry in await self.listdir(path):
             yield entry
 
-    async def _raise_not_a_directory(self, location: S3Location) -> None:
-        key = location.key.rstrip("/")
-        if key and await self.cache.file(location.bucket, key) is not None:
-            raise NotADirectoryS3Error(
-                f"{location}: not a directory", code="NotADirectory", operation="listdir",
-                location=str(location),
-            )  # fmt: skip
-        raise NotFoundError(f"{location}: no such directory", code="NotFound",
-                            operation="listdir", location=str(location))  # fmt: skip
+    # -- facts ----------------------------------------------------------------------------
 
     async def stat(self, path: PathLike) -> ObjectInfo:
         """The file, else the directory, at ``path``; NotFoundError when neither exists.
         A child of a cached listing costs no API call."""
         location = parse_location(path)
         if isinstance(location, Path):
-            return _local_info(location, await anyio.Path(location).stat())
+            return await anyio.to_thread.run_sync(_local.info, location)
         if not location.bucket:
             return ObjectInfo("", "s3://", 0, None, None, True)
         return await self.cache.stat(location.bucket, location.key)
@@ -114,16 +158,179 @@ class ReadMethods:
             return False
         return await self.cache.file(location.bucket, location.key) is not None
 
+    # -- contents -------------------------------------------------------------------------
 
-async def _local_listdir(path: Path) -> list[Entry]:
-    def scan() -> list[Entry]:
-        entries = []
-        with os.scandir(path) as it:
-            for item in sorted(it, key=lambda e: e.name):
-                st = item.stat()
-                is_dir = stat_module.S_ISDIR(st.st_mode)
-                entries.append(Entry(item.name, item.path, is_dir, 0 if is_dir else st.st_size,
-                                     st.st_mtime, None))  # fmt: skip
-        return entries
+    async def read_bytes(
+        self, path: PathLike, *, start: int | None = None, end: int | None = None
+    ) -> bytes:
+        """The file's bytes, or the slice ``[start:end]`` of them (``start < 0`` reads the
+        last ``-start`` bytes; a slice past the end is empty, as in Python)."""
+        _check_range(start, end)
+        location = parse_location(path)
+        if isinstance(location, Path):
+            return await anyio.to_thread.run_sync(_local.read_bytes, location, start, end)
+        async with self.open(location, start=start, end=end) as reader:
+            return await reader.read()
 
-    return await anyio.to_thread.run_sync(scan)
+    async def read_text(
+        self, path: PathLike, *, encoding: str = "utf-8", errors: str = "strict"
+    ) -> str:
+        return (await self.read_bytes(path)).decode(encoding, errors)
+
+    @asynccontextmanager
+    async def open(
+        self, path: PathLike | S3Location, *, start: int | None = None, end: int | None = None
+    ) -> AsyncIterator[FileReader]:
+        """Stream a file: ``async with fm.open(p) as f: await f.read(n)`` or
+        ``async for chunk in f``. S3 holds one request slot until the block exits."""
+        _check_range(start, end)
+        location = path if isinstance(path, S3Location) else parse_location(path)
+        async with AsyncExitStack() as stack:
+            if isinstance(location, Path):
+                file = await anyio.open_file(location, "rb")
+                stack.push_async_callback(file.aclose)
+                if start and start < 0:  # the last -start bytes, or all of a shorter file
+                    size = await file.seek(0, os.SEEK_END)
+                    await file.seek(max(0, size + start))
+                elif start:
+                    await file.seek(start)
+                yield _LocalReader(file) if end is None else _Slice(file, (end - (start or 0)))
+                return
+            reader = await self._open_s3(stack, location, start, end)
+            yield reader
+
+    async def _open_s3(
+        self, stack: AsyncExitStack, location: S3Location, start: int | None, end: int | None
+    ) -> FileReader:
+        if not location.bucket or not location.key or location.key.endswith("/"):
+            raise is_a_directory(location, "read")
+        try:
+            return await stack.enter_async_context(
+                self._client.get(location.bucket, location.key, start=start, end=end)
+            )
+        except InvalidRangeError:
+            return _Empty()  # a slice past the end is empty, as for local files
+        except NotFoundError:
+            if await self.cache.directory(location.bucket, location.key) is not None:
+                raise is_a_directory(location, "read") from None
+            raise
+
+    # -- trees ----------------------------------------------------------------------------
+
+    async def walk(self, top: PathLike) -> AsyncIterator[tuple[str, list[str], list[str]]]:
+        """``(dirpath, dirnames, filenames)`` top-down, as ``os.walk`` (prune by editing
+        ``dirnames``). S3 makes one recursive listing, ⌈objects/1000⌉ calls, which also
+        fills the cache with a complete listing of every directory below ``top``."""
+        location = parse_location(top)
+        if isinstance(location, Path):
+            for item in await anyio.to_thread.run_sync(_local.walk, location):
+                yield item
+            return
+        tree = await scan_tree(self._client, self.cache, location.bucket, location.key)
+        if not tree.exists:
+            return
+        stack = [tree.top]
+        while stack:
+            directory = stack.pop()
+            subdirs = {d.rstrip("/").rsplit("/", 1)[-1]: d for d in tree.subdirs.get(directory, ())}
+            dirnames = sorted(subdirs)
+            filenames = sorted(f.name for f in tree.files.get(directory, ()))
+            yield f"s3://{location.bucket}/{directory}", dirnames, filenames
+            stack.extend(subdirs[name] for name in reversed(dirnames) if name in subdirs)
+
+    async def du(self, path: PathLike) -> DiskUsage:
+        """Bytes and number of files at or under ``path`` (directory markers not counted)."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            size, files = await anyio.to_thread.run_sync(_local.du, location)
+            return DiskUsage(size, files)
+        key = location.key
+        if key and not key.endswith("/"):
+            info = await self.cache.file(location.bucket, key)
+            if info is not None:
+                return DiskUsage(info.size, 1)
+        tree = await scan_tree(self._client, self.cache, location.bucket, dir_form(key))
+        if not tree.exists:
+            raise not_found(location, "du")
+        infos = [info for files in tree.files.values() for info in files]
+        return DiskUsage(sum(i.size for i in infos), len(infos))
+
+    async def glob(self, pattern: PathLike) -> AsyncIterator[str]:
+        """Locations matching ``pattern`` (``*``, ``?``, ``[...]`` within a name, ``**``
+        across directories); directories end in ``/``. On S3 the listing is narrowed
+        server-side by the pattern's literal prefix, then matched name by name."""
+        location = parse_location(pattern)
+        if isinstance(location, Path):
+            text = str(location)
+            _, base = split_pattern(text)
+            matches = await anyio.to_thread.run_sync(
+                _local.glob, Path(base or "."), text[len(base) :]
+            )
+            for match in matches:
+                yield match
+            return
+        async for match in self._glob_s3(location):
+            yield match
+
+    async def rglob(self, path: PathLike, pattern: str) -> AsyncIterator[str]:
+        """:meth:`glob` of ``pattern`` in ``path`` and every directory below it."""
+        base = str(path)
+        base = base if base.endswith(("/", os.sep)) else base + "/"
+        async for match in self.glob(base + "**/" + pattern):
+            yield match
+
+    async def _glob_s3(self, location: S3Location) -> AsyncIterator[str]:
+        bucket, key = location.bucket, location.key
+        literal, base = split_pattern(key)
+        if literal == key:  # no wildcard: the path itself, if it exists
+            info = await self.cache.lookup(bucket, key)
+            if info is not None:
+                yield f"s3://{bucket}/{dir_form(key) if info.is_dir else key}"
+            return
+        dirs_only = key.endswith("/")
+        wanted = key[len(base) :].rstrip("/").split("/")
+        seen_dirs: set[str] = set()
+        async for page in self._client.list_tree(bucket, literal):
+            for info in page:
+                parts = info.key[len(base) :].rstrip("/").split("/")
+                for depth in range(1, len(parts) + 1):
+                    is_dir = depth < len(parts) or info.key.endswith("/")
+                    relative = "/".join(parts[:depth])
+                    if is_dir:
+                        if relative in seen_dirs:
+                            continue
+                        seen_dirs.add(relative)
+                    elif dirs_only:
+                        continue
+                    if match_parts(wanted, parts[:depth]):
+                        yield f"s3://{bucket}/{base}{relative}{'/' if is_dir else ''}"
+
+
+class _Empty:
+    async def read(self, n: int = -1) -> bytes:
+        return b""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        nothing: tuple[bytes, ...] = ()
+        for chunk in nothing:
+            yield chunk
+
+
+class _Slice(_LocalReader):
+    """A local reader that stops after ``remaining`` bytes (the ``end`` of a range)."""
+
+    def __init__(self, file: anyio.AsyncFile[bytes], remaining: int) -> None:
+        super().__init__(file)
+        self._remaining = max(0, remaining)
+
+    async def read(self, n: int = -1) -> bytes:
+        size = self._remaining if n < 0 else min(n, self._remaining)
+        if size <= 0:
+            return b""
+        data = await super().read(size)
+        self._remaining -= len(data)
+        return data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while chunk := await self.read(_CHUNK):
+            yield chunk

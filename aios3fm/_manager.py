@@ -10,13 +10,15 @@ from types import TracebackType
 from ._cache import S3Cache
 from ._client import S3Client
 from ._config import AddressingStyle, Settings
-from ._fs import ReadMethods
+from ._fs import PathLike, ReadMethods
+from ._fs_write import WriteMethods
 from ._models import BucketInfo, Statistics, _frozen_counts
+from ._path import S3Path
 
 __all__ = ["FileManager"]
 
 
-class FileManager(ReadMethods):
+class FileManager(ReadMethods, WriteMethods):
     """An async S3 file manager; use as ``async with FileManager(...) as fm``.
 
     Keyword arguments override the matching fields of ``settings`` (by default
@@ -71,6 +73,10 @@ class FileManager(ReadMethods):
             await self.cache.aclose()
         finally:
             await self._client.close()
+
+    def path(self, location: PathLike) -> S3Path:
+        """An :class:`S3Path` for an ``s3://`` location or a local path."""
+        return S3Path(self, location)
 
     @property
     def client(self) -> S3Client:

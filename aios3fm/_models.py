@@ -13,6 +13,7 @@ __all__ = [
     "DeleteError",
     "DeleteResult",
     "DirListing",
+    "DiskUsage",
     "ObjectInfo",
     "PutResult",
     "Statistics",
@@ -93,6 +94,14 @@ class DirListing:
     def exists(self) -> bool:
         """True when anything lives under the prefix (or the prefix is the bucket root)."""
         return self.prefix == "" or bool(self.files or self.dirs or self.marker)
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUsage:
+    """What ``du`` counts: bytes and files at or under a location (markers not counted)."""
+
+    bytes: int
+    files: int
 
 
 @dataclass(frozen=True, slots=True)

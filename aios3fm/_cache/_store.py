@@ -240,31 +240,41 @@ class CacheStore:
 
     def put_listing(self, bucket: str, listing: DirListing, token: int) -> bool:
         """Store a complete listing and a fact for each child under the child's own key."""
-        prefix = listing.prefix
+        return self.put_listings(bucket, (listing,), token) == 1
+
+    def put_listings(self, bucket: str, listings: Iterable[DirListing], token: int) -> int:
+        """Store listings that one call (say, a recursive listing) produced; returns how
+        many were stored. Each is checked against invalidations newer than ``token``."""
+        stored = 0
         try:
-            children = tuple(f.key for f in listing.files) + listing.dirs
-            if not self.max_entries or self._stale(token, bucket, (prefix,)):
-                return False
-            if max(1, len(children)) > self.max_entries:
-                self.counters.oversized_listings += 1  # served, never stored: no self-eviction
-                return False
-            old = self._listings.get((bucket, prefix))
-            if old is not None:
-                self._remove_listing(old)
-            entry = _Listing(bucket, prefix, listing, self.clock() + self.ttl, children)
-            self._listings[(bucket, prefix)] = entry
-            self._units[("l", bucket, prefix)] = None
-            self._weight += entry.weight
-            self._index.add(bucket, prefix)
-            infos = [*listing.files, *(dir_info(bucket, d) for d in listing.dirs)]
-            for info in infos:
-                self._remove_fact(bucket, info.key)
-                self._facts[(bucket, info.key)] = _Fact(info, entry.expires, entry)
-                self._index.add(bucket, info.key)
-            self._evict()
-            return True
+            for listing in listings:
+                stored += self._store_listing(bucket, listing, token)
+            return stored
         finally:
             self.end_fill(token)
+
+    def _store_listing(self, bucket: str, listing: DirListing, token: int) -> bool:
+        prefix = listing.prefix
+        children = tuple(f.key for f in listing.files) + listing.dirs
+        if not self.max_entries or self._stale(token, bucket, (prefix,)):
+            return False
+        if max(1, len(children)) > self.max_entries:
+            self.counters.oversized_listings += 1  # served, never stored: no self-eviction
+            return False
+        old = self._listings.get((bucket, prefix))
+        if old is not None:
+            self._remove_listing(old)
+        entry = _Listing(bucket, prefix, listing, self.clock() + self.ttl, children)
+        self._listings[(bucket, prefix)] = entry
+        self._units[("l", bucket, prefix)] = None
+        self._weight += entry.weight
+        self._index.add(bucket, prefix)
+        for info in [*listing.files, *(dir_info(bucket, d) for d in listing.dirs)]:
+            self._remove_fact(bucket, info.key)
+            self._facts[(bucket, info.key)] = _Fact(info, entry.expires, entry)
+            self._index.add(bucket, info.key)
+        self._evict()
+        return True
 
     def _evict(self) -> None:
         while self._weight > self.max_entries and self._units:

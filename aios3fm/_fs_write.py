@@ -1,0 +1,252 @@
+"""The write side of FileManager: write_bytes, write_text, create_file, create_directory,
+remove, rmdir and rename, for S3 locations and local paths alike.
+
+Read-your-writes: every S3 write invalidates what it changed through the cache's own API
+before it returns (also when it fails, since a failed request may still have been
+applied), so the next listdir of the parent shows it and ancestors gain or lose their
+prefixes. An invalidation error is logged and never fails the write.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+import anyio.to_thread
+
+from . import _local
+from ._cache import S3Cache, dir_form, parent_dir
+from ._client import S3Client
+from ._exceptions import (
+    AlreadyExistsError,
+    DirectoryNotEmptyError,
+    InvalidLocationError,
+    S3Error,
+)
+from ._fs import PathLike, is_a_directory, not_a_directory, not_found
+from ._location import S3Location, parse_location
+from ._models import ObjectInfo
+from ._tasks import task_group
+
+__all__ = ["WriteMethods"]
+
+logger = logging.getLogger("aios3fm")
+
+
+def _exists(location: S3Location, operation: str, what: str = "file exists") -> AlreadyExistsError:
+    return AlreadyExistsError(f"{location}: {what}", code="AlreadyExists", operation=operation,
+                              location=str(location))  # fmt: skip
+
+
+def _in_bucket(location: S3Location, operation: str) -> S3Location:
+    if not location.bucket or not location.key:
+        raise InvalidLocationError(
+            f"{location}: {operation} needs a key inside a bucket "
+            "(use make_bucket/remove_bucket for buckets)"
+        )
+    return location
+
+
+class WriteMethods:
+    """Mixed into FileManager; needs ``self.cache`` and ``self._client``."""
+
+    cache: S3Cache
+    _client: S3Client
+
+    def _invalidate(
+        self, bucket: str, *, keys: tuple[str, ...] = (), prefix: str | None = None
+    ) -> None:
+        try:
+            for key in keys:
+                self.cache.invalidate_key(bucket, key)
+            if prefix is not None:
+                self.cache.invalidate_prefix(bucket, prefix)
+        except Exception:
+            logger.warning("cache invalidation failed for s3://%s/", bucket, exc_info=True)
+
+    async def write_bytes(self, path: PathLike, data: bytes | bytearray | memoryview) -> None:
+        """Write a file whole (multipart above ``multipart_threshold``); parent
+        directories come into being as needed, as on S3. IsADirectoryError when a
+        directory is there."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            await anyio.to_thread.run_sync(_local.write_bytes, location, bytes(data))
+            return
+        location = _in_bucket(location, "write")
+        bucket, key = location.bucket, location.key
+        if key.endswith("/") or await self.cache.directory(bucket, key) is not None:
+            raise is_a_directory(location, "write")
+        try:
+            await self._client.put(bucket, key, data)
+        finally:
+            self._invalidate(bucket, keys=(key,))
+
+    async def write_text(
+        self, path: PathLike, text: str, *, encoding: str = "utf-8", errors: str = "strict"
+    ) -> None:
+        await self.write_bytes(path, text.encode(encoding, errors))
+
+    async def create_file(self, path: PathLike, *, exist_ok: bool = False) -> None:
+        """Create an empty file. FileExistsError when a directory is there, or a file and
+        not ``exist_ok`` (an existing file is left as it is)."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            await anyio.to_thread.run_sync(_local.create_file, location, exist_ok)
+            return
+        location = _in_bucket(location, "create_file")
+        bucket, key = location.bucket, location.key
+        if key.endswith("/"):
+            raise is_a_directory(location, "create_file")
+        existing = await self.cache.lookup(bucket, key)
+        if existing is not None:
+            if existing.is_dir or not exist_ok:
+                raise _exists(location, "create_file")
+            return
+        try:
+            await self._client.put(bucket, key, b"")
+        finally:
+            self._invalidate(bucket, keys=(key,))
+
+    async def create_directory(
+        self, path: PathLike, *, parents: bool = False, exist_ok: bool = False
+    ) -> None:
+        """Create a directory (on S3 a zero-byte marker ``dir/``; ``new`` and ``new/``
+        alike). Without ``parents`` the parent must exist (FileNotFoundError); with it,
+        each missing ancestor gets a marker too. FileExistsError when a file or (unless
+        ``exist_ok``) a directory is there."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            await anyio.to_thread.run_sync(_local.create_directory, location, parents, exist_ok)
+            return
+        location = _in_bucket(location, "create_directory")
+        bucket, prefix = location.bucket, dir_form(location.key)
+        if await self.cache.file(bucket, prefix[:-1]) is not None:
+            raise _exists(location, "create_directory", "a file exists there")
+        if await self.cache.directory(bucket, prefix) is not None:
+            if exist_ok:
+                return
+            raise _exists(location, "create_directory", "directory exists")
+        missing = [prefix]
+        parent = parent_dir(prefix)
+        while parent and await self.cache.lookup(bucket, parent) is None:
+            if not parents:
+                raise not_found(S3Location(bucket, parent), "create_directory", "parent directory")
+            missing.append(parent)
+            parent = parent_dir(parent)
+        if parent and await self.cache.file(bucket, parent[:-1]) is not None:
+            raise not_a_directory(S3Location(bucket, parent[:-1]), "create_directory")
+        if not parent:
+            await self.cache.directory(bucket, "")  # BucketNotFoundError for a missing bucket
+        try:
+            async with task_group() as tg:
+                for marker in missing:
+                    tg.start_soon(self._client.put, bucket, marker, b"")
+        finally:
+            self._invalidate(bucket, keys=tuple(missing))
+
+    async def remove(self, path: PathLike) -> None:
+        """Delete one file. IsADirectoryError for a directory, FileNotFoundError when
+        there is nothing (S3 itself would answer a silent success)."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            await anyio.to_thread.run_sync(_local.remove, location)
+            return
+        location = _in_bucket(location, "remove")
+        bucket, key = location.bucket, location.key
+        if key.endswith("/") or await self.cache.file(bucket, key) is None:
+            if await self.cache.directory(bucket, key) is not None:
+                raise is_a_directory(location, "remove")
+            raise not_found(location, "remove", "file")
+        try:
+            await self._client.delete(bucket, key)
+        finally:
+            self._invalidate(bucket, keys=(key,))
+
+    async def rmdir(self, path: PathLike) -> None:
+        """Delete an empty directory: on S3 one whose only content is its own marker.
+        DirectoryNotEmptyError (an OSError, ENOTEMPTY) otherwise."""
+        location = parse_location(path)
+        if isinstance(location, Path):
+            await anyio.to_thread.run_sync(_local.rmdir, location)
+            return
+        location = _in_bucket(location, "rmdir")
+        bucket, prefix = location.bucket, dir_form(location.key)
+        listing = await self.cache.list_dir(bucket, prefix)
+        if not listing.exists:
+            if await self.cache.file(bucket, prefix[:-1]) is not None:
+                raise not_a_directory(location, "rmdir")
+            raise not_found(location, "rmdir", "directory")
+        if listing.files or listing.dirs:
+            raise DirectoryNotEmptyError(f"{location}: directory not empty", code="NotEmpty",
+                                         operation="rmdir", location=str(location))  # fmt: skip
+        try:
+            await self._client.delete(bucket, prefix)
+        finally:
+            self._invalidate(bucket, keys=(prefix,))
+
+    async def rename(self, source: PathLike, destination: PathLike) -> str:
+        """Move a file or a whole directory to ``destination`` (its new name, not a
+        directory to move into) and return the new location. On S3: a server-side copy of
+        every object, then the deletion of the sources, only once every copy succeeded.
+        An existing file is replaced; an existing directory is refused (IsADirectoryError
+        for a file, FileExistsError for a directory)."""
+        src, dst = parse_location(source), parse_location(destination)
+        if isinstance(src, Path) and isinstance(dst, Path):
+            await anyio.to_thread.run_sync(_local.rename, src, dst)
+            return str(dst)
+        if isinstance(src, Path) or isinstance(dst, Path):
+            raise InvalidLocationError(
+                f"rename stays on one side ({source} -> {destination}); use copy or move"
+            )
+        src, dst = _in_bucket(src, "rename"), _in_bucket(dst, "rename")
+        info = await self.cache.lookup(src.bucket, src.key)
+        if info is None:
+            raise not_found(src, "rename")
+        target = await self.cache.lookup(dst.bucket, dst.key.rstrip("/"))
+        if target is not None and target.is_dir:
+            if info.is_dir:
+                raise _exists(dst, "rename", "destination directory exists")
+            raise is_a_directory(dst, "rename")
+        if info.is_dir:
+            if target is not None:
+                raise not_a_directory(dst, "rename")
+            await self._rename_tree(src, dst)
+            return f"s3://{dst.bucket}/{dir_form(dst.key)}"
+        await self._rename_file(src, dst, info)
+        return str(dst)
+
+    async def _rename_file(self, src: S3Location, dst: S3Location, info: ObjectInfo) -> None:
+        try:
+            await self._client.copy(src.bucket, src.key, dst.bucket, dst.key, size=info.size)
+            await self._client.delete(src.bucket, src.key)
+        finally:
+            self._invalidate(dst.bucket, keys=(dst.key,))
+            self._invalidate(src.bucket, keys=(src.key,))
+
+    async def _rename_tree(self, src: S3Location, dst: S3Location) -> None:
+        old, new = dir_form(src.key), dir_form(dst.key)
+        if src.bucket == dst.bucket and new.startswith(old):
+            raise InvalidLocationError(f"cannot move {src} into itself ({dst})")
+        moved: list[str] = []
+        try:
+            async with task_group() as tg:
+                async for page in self._client.list_tree(src.bucket, old):
+                    for obj in page:
+                        target = new + obj.key[len(old) :]
+                        copy = partial(self._client.copy, src.bucket, obj.key, dst.bucket,
+                                       target, size=obj.size)  # fmt: skip
+                        tg.start_soon(copy)
+                        moved.append(obj.key)
+            # every copy succeeded: only now do the sources go
+            result = await self._client.delete_many(src.bucket, moved)
+            if result.errors:
+                first = result.errors[0]
+                raise S3Error(
+                    f"s3://{src.bucket}/{first.key}: {first.code}: {first.message} "
+                    f"({len(result.errors)} source(s) copied but not deleted)",
+                    code=first.code, operation="rename", location=f"s3://{src.bucket}/{first.key}",
+                )  # fmt: skip
+        finally:
+            self._invalidate(dst.bucket, prefix=new)
+            self._invalidate(src.bucket, prefix=old)
