@@ -16,6 +16,7 @@ How a location is answered, fewest calls first:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -63,11 +64,8 @@ class S3Cache:
         await self._flights.aclose()
 
     def statistics(self) -> CacheStatistics:
-        c = self.store.counters
         return CacheStatistics(
-            hits=c.hits, misses=c.misses, coalesced=self._flights.coalesced,
-            stale_fills_dropped=c.stale_fills_dropped, evictions=c.evictions,
-            expirations=c.expirations, invalidations=c.invalidations,
+            **dataclasses.asdict(self.store.counters), coalesced=self._flights.coalesced,
             entries=len(self.store), max_entries=self.store.max_entries,
         )  # fmt: skip
 
