@@ -129,13 +129,13 @@ class WriteMethods:
             raise _exists(location, "create_directory", "directory exists")
         missing = [prefix]
         parent = parent_dir(prefix)
-        while parent and await self.cache.lookup(bucket, parent) is None:
+        while parent and await self.cache.directory(bucket, parent) is None:
+            if await self.cache.file(bucket, parent[:-1]) is not None:
+                raise not_a_directory(S3Location(bucket, parent[:-1]), "create_directory")
             if not parents:
                 raise not_found(S3Location(bucket, parent), "create_directory", "parent directory")
             missing.append(parent)
             parent = parent_dir(parent)
-        if parent and await self.cache.file(bucket, parent[:-1]) is not None:
-            raise not_a_directory(S3Location(bucket, parent[:-1]), "create_directory")
         if not parent:
             await self.cache.directory(bucket, "")  # BucketNotFoundError for a missing bucket
         try:

@@ -127,6 +127,11 @@ ROWS: list[tuple[str, Call]] = [
     ("create_directory ok", lambda s: s.fm.create_directory(s.p("dir"), exist_ok=True)),
     ("create_directory on a file", lambda s: s.fm.create_directory(s.p("a.txt"), exist_ok=True)),
     ("create_directory no parent", lambda s: s.fm.create_directory(s.p("n2/x"))),
+    ("create_directory under a file", lambda s: s.fm.create_directory(s.p("a.txt/x"))),
+    (
+        "create_directory under a file, parents",
+        lambda s: s.fm.create_directory(s.p("a.txt/x/y"), parents=True),
+    ),
     ("create_directory parents", lambda s: s.fm.create_directory(s.p("n2/x/"), parents=True)),
     ("is_dir n2", lambda s: s.fm.is_dir(s.p("n2"))),
     ("listdir n2", lambda s: s.fm.listdir(s.p("n2"))),
