@@ -9,6 +9,8 @@ place where botocore errors become aios3fm exceptions.
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,6 +25,9 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
 )
 
 from . import _multipart
@@ -104,6 +109,7 @@ class S3Client:
         self.settings = settings or Settings.from_env()
         self.api_calls: Counter[str] = Counter()
         self.requests_sent: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
         self._slots = anyio.Semaphore(self.settings.concurrency)
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
@@ -167,7 +173,9 @@ class S3Client:
                 code="NoCredentials", operation=operation, location=location,
             )  # fmt: skip
         name = type(exc).__name__
-        if isinstance(exc, (HTTPClientError, aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+        transient = (HTTPClientError, BotocoreConnectionError, aiohttp.ClientError, OSError,
+                     asyncio.TimeoutError)  # fmt: skip
+        if isinstance(exc, transient):
             detail = redact(str(exc), self._secrets)
             return TransientError(
                 f"{location}: {name}: {detail} ({operation})",
@@ -181,7 +189,6 @@ class S3Client:
         if self._client is None:
             raise RuntimeError("S3Client is not open; use 'async with S3Client(...)'")
         method = getattr(self._client, _snake(operation))
-        self.api_calls[operation] += 1
         try:
             return await method(**params)
         except ParamValidationError as exc:
@@ -190,9 +197,30 @@ class S3Client:
             raise self.translate(exc, operation, location) from exc
 
     async def call(self, operation: str, location: str, **params: Any) -> Any:
-        """One API call under the client's concurrency limit, counted and translated."""
-        async with self._slots:
-            return await self._invoke(operation, location, params)
+        """One API call under the client's concurrency limit: counted once, translated,
+        and retried on transient errors (see :meth:`_backoff`)."""
+        self.api_calls[operation] += 1
+        deadline = time.monotonic() + self.settings.retry_deadline
+        attempt = 0
+        while True:
+            async with self._slots:
+                try:
+                    return await self._invoke(operation, location, params)
+                except TransientError:
+                    attempt += 1
+                    delay = self._backoff(attempt, deadline)
+            self.retries[operation] += 1
+            await anyio.sleep(delay)  # outside the slot: a waiting retry holds no request
+
+    def _backoff(self, attempt: int, deadline: float) -> float:
+        """The one retry layer (botocore makes a single attempt, so retries never
+        multiply): full-jitter exponential backoff, ``max_attempts`` tries in all, within
+        ``retry_deadline`` seconds. Re-raises the error being handled when out of either."""
+        s = self.settings
+        delay = random.uniform(0, min(s.retry_max_delay, s.retry_base_delay * 2**attempt))
+        if attempt >= s.max_attempts or time.monotonic() + delay > deadline:
+            raise  # the TransientError being handled (only called from an except block)
+        return delay
 
     # -- buckets ------------------------------------------------------------------------
 
@@ -280,13 +308,29 @@ class S3Client:
         if byte_range:
             params["Range"] = byte_range
         location = _location(bucket, key)
-        async with self._slots:
-            response = await self._invoke("GetObject", location, params)
-            body = response["Body"]
+        self.api_calls["GetObject"] += 1
+        deadline = time.monotonic() + self.settings.retry_deadline
+        attempt = 0
+        while True:
+            await self._slots.acquire()
             try:
-                yield ObjectReader(self, _head_info(bucket, key, response), body, location)
-            finally:
-                body.close()
+                response = await self._invoke("GetObject", location, params)
+                break
+            except TransientError:
+                self._slots.release()
+                attempt += 1
+                delay = self._backoff(attempt, deadline)
+            except BaseException:
+                self._slots.release()
+                raise
+            self.retries["GetObject"] += 1
+            await anyio.sleep(delay)
+        body = response["Body"]
+        try:
+            yield ObjectReader(self, _head_info(bucket, key, response), body, location)
+        finally:
+            body.close()
+            self._slots.release()
 
     async def get_bytes(
         self, bucket: str, key: str, *, start: int | None = None, end: int | None = None

@@ -52,7 +52,13 @@ class Settings:
     copy_chunksize: int = 512 * MiB
     """Part size of multipart copies, grown as needed to stay within 10,000 parts."""
     max_attempts: int = 5
-    """Attempts per request made by botocore (first try included) on transient errors."""
+    """Tries per request (the first included) on transient errors: 5xx, SlowDown,
+    throttling, dropped connections, timeouts. aios3fm retries; botocore tries once."""
+    retry_base_delay: float = 0.1
+    """Backoff before retry n is uniform in [0, min(retry_max_delay, base * 2**n)]."""
+    retry_max_delay: float = 5.0
+    retry_deadline: float = 120.0
+    """No retry starts after this many seconds from the first try."""
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 

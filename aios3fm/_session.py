@@ -70,7 +70,8 @@ async def open_botocore_client(
         max_pool_connections=s.concurrency,
         connect_timeout=s.connect_timeout,
         read_timeout=s.read_timeout,
-        retries={"mode": "standard", "total_max_attempts": s.max_attempts},
+        # one attempt: S3Client.call is the retry layer, so the two never multiply
+        retries={"mode": "standard", "total_max_attempts": 1},
         s3={"addressing_style": s.addressing_style or ("path" if s.endpoint_url else "auto")},
         # CRC checksums on every PUT cost CPU and buy nothing over TLS/MD5 ETags here.
         request_checksum_calculation="when_required",

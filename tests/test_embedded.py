@@ -43,7 +43,7 @@ def test_start_stop_and_unused_errors() -> None:
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "drop"])
-async def test_one_fault_is_retried_by_botocore(
+async def test_one_fault_is_retried_by_the_client(
     client: S3Client, s3: EmbeddedS3, bucket: str, kind: str
 ) -> None:
     s3.inject(kind, operation="PutObject")  # type: ignore[arg-type]
