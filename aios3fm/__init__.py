@@ -4,9 +4,11 @@ The whole public surface is re-exported here; everything else is private.
 """
 
 from ._cache import S3Cache
+from ._cache_manager import CacheManager
 from ._client import ObjectReader, S3Client
 from ._config import GiB, KiB, MiB, Settings
 from ._embedded import EmbeddedCredentials, EmbeddedS3
+from ._events import ChangeEvent
 from ._exceptions import (
     AccessDeniedError,
     AioS3FMError,
@@ -25,6 +27,7 @@ from ._exceptions import (
     TransientError,
 )
 from ._fs import FileReader
+from ._invalidator import BatchedInvalidator
 from ._manager import FileManager
 from ._models import (
     BucketInfo,
@@ -34,6 +37,7 @@ from ._models import (
     DirListing,
     DiskUsage,
     Entry,
+    InvalidatorStatistics,
     ObjectInfo,
     PutResult,
     Statistics,
@@ -48,12 +52,16 @@ __all__ = [
     "S3Path",
     "S3Client",
     "S3Cache",
+    "CacheManager",
+    "BatchedInvalidator",
     "EmbeddedS3",
     "EmbeddedCredentials",
     "Settings",
     # values
     "BucketInfo",
     "CacheStatistics",
+    "ChangeEvent",
+    "InvalidatorStatistics",
     "DeleteError",
     "DeleteResult",
     "DirListing",

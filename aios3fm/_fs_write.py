@@ -1,23 +1,24 @@
 """The write side of FileManager: write_bytes, write_text, create_file, create_directory,
 remove, rmdir and rename, for S3 locations and local paths alike.
 
-Read-your-writes: every S3 write invalidates what it changed through the cache's own API
-before it returns (also when it fails, since a failed request may still have been
-applied), so the next listdir of the parent shows it and ancestors gain or lose their
+Read-your-writes: every S3 write emits a change event and waits until the invalidator has
+applied it before it returns (also when it fails, since a failed request may still have
+been applied), so the next listdir of the parent shows it and ancestors gain or lose their
 prefixes. An invalidation error is logged and never fails the write.
 """
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 
 from . import _local
 from ._cache import S3Cache, dir_form, parent_dir
 from ._client import S3Client
+from ._events import ChangeEvent
 from ._exceptions import (
     AlreadyExistsError,
     DirectoryNotEmptyError,
@@ -25,13 +26,12 @@ from ._exceptions import (
     S3Error,
 )
 from ._fs import PathLike, is_a_directory, not_a_directory, not_found
+from ._invalidator import BatchedInvalidator
 from ._location import S3Location, parse_location
 from ._models import ObjectInfo
 from ._tasks import task_group
 
 __all__ = ["WriteMethods"]
-
-logger = logging.getLogger("aios3fm")
 
 
 def _exists(location: S3Location, operation: str, what: str = "file exists") -> AlreadyExistsError:
@@ -52,18 +52,22 @@ class WriteMethods:
     """Mixed into FileManager; needs ``self.cache`` and ``self._client``."""
 
     cache: S3Cache
+    invalidator: BatchedInvalidator
     _client: S3Client
 
-    def _invalidate(
-        self, bucket: str, *, keys: tuple[str, ...] = (), prefix: str | None = None
+    async def _changed(
+        self,
+        bucket: str,
+        *,
+        written: tuple[str, ...] = (),
+        deleted: tuple[str, ...] = (),
+        prefixes: tuple[str, ...] = (),
     ) -> None:
-        try:
-            for key in keys:
-                self.cache.invalidate_key(bucket, key)
-            if prefix is not None:
-                self.cache.invalidate_prefix(bucket, prefix)
-        except Exception:
-            logger.warning("cache invalidation failed for s3://%s/", bucket, exc_info=True)
+        """Emit what changed and wait until it is applied; shielded, so that a cancelled
+        write still leaves no stale listing behind."""
+        self.invalidator.emit(ChangeEvent(bucket, written, deleted, prefixes))
+        with anyio.CancelScope(shield=True):
+            await self.invalidator.flush()
 
     async def write_bytes(self, path: PathLike, data: bytes | bytearray | memoryview) -> None:
         """Write a file whole (multipart above ``multipart_threshold``); parent
@@ -80,7 +84,7 @@ class WriteMethods:
         try:
             await self._client.put(bucket, key, data)
         finally:
-            self._invalidate(bucket, keys=(key,))
+            await self._changed(bucket, written=(key,))
 
     async def write_text(
         self, path: PathLike, text: str, *, encoding: str = "utf-8", errors: str = "strict"
@@ -106,7 +110,7 @@ class WriteMethods:
         try:
             await self._client.put(bucket, key, b"")
         finally:
-            self._invalidate(bucket, keys=(key,))
+            await self._changed(bucket, written=(key,))
 
     async def create_directory(
         self, path: PathLike, *, parents: bool = False, exist_ok: bool = False
@@ -143,7 +147,7 @@ class WriteMethods:
                 for marker in missing:
                     tg.start_soon(self._client.put, bucket, marker, b"")
         finally:
-            self._invalidate(bucket, keys=tuple(missing))
+            await self._changed(bucket, written=tuple(missing))
 
     async def remove(self, path: PathLike) -> None:
         """Delete one file. IsADirectoryError for a directory, FileNotFoundError when
@@ -161,7 +165,7 @@ class WriteMethods:
         try:
             await self._client.delete(bucket, key)
         finally:
-            self._invalidate(bucket, keys=(key,))
+            await self._changed(bucket, deleted=(key,))
 
     async def rmdir(self, path: PathLike) -> None:
         """Delete an empty directory: on S3 one whose only content is its own marker.
@@ -183,7 +187,7 @@ class WriteMethods:
         try:
             await self._client.delete(bucket, prefix)
         finally:
-            self._invalidate(bucket, keys=(prefix,))
+            await self._changed(bucket, deleted=(prefix,))
 
     async def rename(self, source: PathLike, destination: PathLike) -> str:
         """Move a file or a whole directory to ``destination`` (its new name, not a
@@ -221,8 +225,8 @@ class WriteMethods:
             await self._client.copy(src.bucket, src.key, dst.bucket, dst.key, size=info.size)
             await self._client.delete(src.bucket, src.key)
         finally:
-            self._invalidate(dst.bucket, keys=(dst.key,))
-            self._invalidate(src.bucket, keys=(src.key,))
+            await self._changed(dst.bucket, written=(dst.key,))
+            await self._changed(src.bucket, deleted=(src.key,))
 
     async def _rename_tree(self, src: S3Location, dst: S3Location) -> None:
         old, new = dir_form(src.key), dir_form(dst.key)
@@ -248,5 +252,5 @@ class WriteMethods:
                     code=first.code, operation="rename", location=f"s3://{src.bucket}/{first.key}",
                 )  # fmt: skip
         finally:
-            self._invalidate(dst.bucket, prefix=new)
-            self._invalidate(src.bucket, prefix=old)
+            await self._changed(dst.bucket, prefixes=(new,))
+            await self._changed(src.bucket, prefixes=(old,))

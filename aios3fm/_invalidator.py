@@ -15,24 +15,14 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ._cache import S3Cache, dir_form
 from ._events import ChangeEvent
+from ._models import InvalidatorStatistics
 
 __all__ = ["BatchedInvalidator", "InvalidatorStatistics"]
 
 logger = logging.getLogger("aios3fm")
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidatorStatistics:
-    events: int = 0
-    batches: int = 0
-    keys_invalidated: int = 0
-    prefixes_invalidated: int = 0
-    keys_covered_by_prefixes: int = 0
-    errors: int = 0
 
 
 def _plan(events: Iterable[ChangeEvent]) -> dict[str, tuple[list[str], list[str], int]]:

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from types import TracebackType
 
 from ._cache import S3Cache
+from ._cache_manager import CacheManager
 from ._client import S3Client
 from ._config import AddressingStyle, Settings
 from ._fs import PathLike, ReadMethods
 from ._fs_write import WriteMethods
+from ._invalidator import BatchedInvalidator
 from ._models import BucketInfo, Statistics, _frozen_counts
 from ._path import S3Path
 
@@ -53,6 +55,8 @@ class FileManager(ReadMethods, WriteMethods):
             self._client, max_entries=s.cache_max_entries, ttl=s.cache_ttl,
             negative_ttl=s.cache_negative_ttl, clock=clock,
         )  # fmt: skip
+        self.invalidator = BatchedInvalidator(self.cache)
+        self.cache_manager = CacheManager(self.invalidator)
         self._open = False
 
     def __repr__(self) -> str:
@@ -61,6 +65,7 @@ class FileManager(ReadMethods, WriteMethods):
 
     async def __aenter__(self) -> FileManager:
         await self._client.open()
+        self.invalidator.start()
         self._open = True
         return self
 
@@ -70,6 +75,7 @@ class FileManager(ReadMethods, WriteMethods):
     ) -> None:  # fmt: skip
         self._open = False
         try:
+            await self.invalidator.aclose()
             await self.cache.aclose()
         finally:
             await self._client.close()
@@ -90,6 +96,7 @@ class FileManager(ReadMethods, WriteMethods):
             api_calls=_frozen_counts(self._client.api_calls),
             requests_sent=_frozen_counts(self._client.requests_sent),
             cache=self.cache.statistics(),
+            invalidator=self.invalidator.statistics(),
         )
 
     async def list_buckets(self) -> list[BucketInfo]:

@@ -10,6 +10,7 @@ __all__ = [
     "BucketInfo",
     "CacheStatistics",
     "Entry",
+    "InvalidatorStatistics",
     "DeleteError",
     "DeleteResult",
     "DirListing",
@@ -155,6 +156,20 @@ class CacheStatistics:
     max_entries: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class InvalidatorStatistics:
+    """Counters of the BatchedInvalidator: events received, batches applied, keys and
+    prefixes invalidated, keys dropped because a prefix of the same batch covered them,
+    and invalidation errors (logged, never raised)."""
+
+    events: int = 0
+    batches: int = 0
+    keys_invalidated: int = 0
+    prefixes_invalidated: int = 0
+    keys_covered_by_prefixes: int = 0
+    errors: int = 0
+
+
 @dataclass(frozen=True)
 class Statistics:
     """A snapshot of a FileManager's counters.
@@ -167,6 +182,7 @@ class Statistics:
     api_calls: Mapping[str, int] = field(default_factory=_frozen_counts)
     requests_sent: Mapping[str, int] = field(default_factory=_frozen_counts)
     cache: CacheStatistics = field(default_factory=CacheStatistics)
+    invalidator: InvalidatorStatistics = field(default_factory=lambda: InvalidatorStatistics())
 
     @property
     def total_api_calls(self) -> int:
