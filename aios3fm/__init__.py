@@ -22,6 +22,7 @@ from ._exceptions import (
     MissingDependencyError,
     NotADirectoryS3Error,
     NotFoundError,
+    OperationError,
     PreconditionFailedError,
     S3Error,
     TransientError,
@@ -38,10 +39,14 @@ from ._models import (
     DiskUsage,
     Entry,
     InvalidatorStatistics,
+    ItemResult,
     ObjectInfo,
+    OperationResult,
+    Progress,
     PutResult,
     Statistics,
 )
+from ._ops import OperationHandle, OperationScheduler
 from ._path import S3Path
 
 __version__ = "0.1.0.dev0"
@@ -54,6 +59,8 @@ __all__ = [
     "S3Cache",
     "CacheManager",
     "BatchedInvalidator",
+    "OperationScheduler",
+    "OperationHandle",
     "EmbeddedS3",
     "EmbeddedCredentials",
     "Settings",
@@ -68,7 +75,10 @@ __all__ = [
     "DiskUsage",
     "Entry",
     "FileReader",
+    "ItemResult",
     "ObjectInfo",
+    "OperationResult",
+    "Progress",
     "ObjectReader",
     "PutResult",
     "Statistics",
@@ -76,6 +86,7 @@ __all__ = [
     "AioS3FMError",
     "S3Error",
     "NotFoundError",
+    "OperationError",
     "BucketNotFoundError",
     "AlreadyExistsError",
     "AccessDeniedError",

@@ -25,6 +25,7 @@ __all__ = [
     "MissingDependencyError",
     "NotADirectoryS3Error",
     "NotFoundError",
+    "OperationError",
     "PreconditionFailedError",
     "S3Error",
     "TransientError",
@@ -152,6 +153,19 @@ class TransientError(S3Error, ConnectionError):
 
 class InvalidLocationError(AioS3FMError, ValueError):
     """A location string that is not a valid ``s3://bucket/key`` or local path."""
+
+
+class OperationError(AioS3FMError):
+    """Some items of a bulk operation failed; ``result`` holds every item, and the first
+    failure is ``__cause__``."""
+
+    def __init__(self, result: object) -> None:
+        failed = getattr(result, "failed", ())
+        operation = getattr(result, "operation", "operation")
+        first = failed[0] if failed else None
+        detail = f": {first.source}: {first.error}" if first is not None else ""
+        super().__init__(f"{operation}: {len(failed)} item(s) failed{detail}")
+        self.result = result
 
 
 class MissingDependencyError(AioS3FMError, ImportError):

@@ -1,7 +1,8 @@
 """BatchedInvalidator: applies change events to the cache in batches, grouped by bucket.
 
-Events go into a queue; one task drains it in batches (up to ``batch_size`` events, or
-whatever arrived within ``window`` seconds of the first), groups them by bucket, drops keys
+Events go into a queue; one task drains it in batches (up to ``batch_size`` events: what
+arrived within ``window`` seconds of the first, or at once when someone awaits
+:meth:`flush`), groups them by bucket, drops keys
 that a prefix of the same batch already covers, and applies each bucket's keys and prefixes
 in one synchronous section (the event loop's equivalent of one lock acquisition: nothing
 else touches the cache meanwhile). Errors are logged and swallowed; an operation that
@@ -12,6 +13,7 @@ before it has been applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -46,7 +48,7 @@ def _plan(events: Iterable[ChangeEvent]) -> dict[str, tuple[list[str], list[str]
 
 
 class BatchedInvalidator:
-    def __init__(self, cache: S3Cache, *, batch_size: int = 1000, window: float = 0.005) -> None:
+    def __init__(self, cache: S3Cache, *, batch_size: int = 1000, window: float = 0.05) -> None:
         self._cache = cache
         self._batch_size = batch_size
         self._window = window
@@ -55,6 +57,7 @@ class BatchedInvalidator:
         self._emitted = 0
         self._applied = 0
         self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
         self._counts = dict.fromkeys(InvalidatorStatistics.__slots__, 0)
 
     def __repr__(self) -> str:
@@ -90,25 +93,20 @@ class BatchedInvalidator:
     async def flush(self) -> None:
         """Return once every event emitted before this call has been applied."""
         target = self._emitted
+        if self._applied < target:
+            self._wake.set()  # apply now rather than at the end of the window
         async with self._progress:
             await self._progress.wait_for(lambda: self._applied >= target)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
-            deadline = loop.time() + self._window
-            while len(batch) < self._batch_size:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except asyncio.QueueEmpty:
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                    except asyncio.TimeoutError:
-                        break
+            if not self._wake.is_set():  # let events gather, unless someone waits on them
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._window)
+            self._wake.clear()
+            while len(batch) < self._batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             self._apply(batch)
             async with self._progress:
                 self._progress.notify_all()

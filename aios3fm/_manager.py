@@ -3,9 +3,12 @@ later layers (cache, scheduler, invalidator) hang off it and are closed in order
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
+from typing import Any
 
 from ._cache import S3Cache
 from ._cache_manager import CacheManager
@@ -14,7 +17,8 @@ from ._config import AddressingStyle, Settings
 from ._fs import PathLike, ReadMethods
 from ._fs_write import WriteMethods
 from ._invalidator import BatchedInvalidator
-from ._models import BucketInfo, Statistics, _frozen_counts
+from ._models import BucketInfo, OperationResult, Progress, Statistics, _frozen_counts
+from ._ops import Conflict, OperationHandle, OperationScheduler, current_handle
 from ._path import S3Path
 
 __all__ = ["FileManager"]
@@ -47,16 +51,25 @@ class FileManager(ReadMethods, WriteMethods):
     ) -> None:
         base = settings if settings is not None else Settings.from_env()
         self.settings = s = base.replace(
-            endpoint_url=endpoint_url, region=region, profile=profile,
-            addressing_style=addressing_style, concurrency=concurrency, cache_ttl=cache_ttl,
-        )  # fmt: skip
+            endpoint_url=endpoint_url,
+            region=region,
+            profile=profile,
+            addressing_style=addressing_style,
+            concurrency=concurrency,
+            cache_ttl=cache_ttl,
+        )
         self._client = S3Client(s)
         self.cache = S3Cache(
-            self._client, max_entries=s.cache_max_entries, ttl=s.cache_ttl,
-            negative_ttl=s.cache_negative_ttl, clock=clock,
-        )  # fmt: skip
+            self._client,
+            max_entries=s.cache_max_entries,
+            ttl=s.cache_ttl,
+            negative_ttl=s.cache_negative_ttl,
+            clock=clock,
+        )
         self.invalidator = BatchedInvalidator(self.cache)
         self.cache_manager = CacheManager(self.invalidator)
+        self.scheduler = OperationScheduler(self._client, self.cache, self.invalidator)
+        self._submitted: set[asyncio.Task[OperationResult]] = set()
         self._open = False
 
     def __repr__(self) -> str:
@@ -70,15 +83,96 @@ class FileManager(ReadMethods, WriteMethods):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._open = False
         try:
+            for task in list(self._submitted):  # background operations end with their owner
+                task.cancel()
+            await asyncio.gather(*self._submitted, return_exceptions=True)
             await self.invalidator.aclose()
             await self.cache.aclose()
         finally:
             await self._client.close()
+
+    # -- bulk operations ------------------------------------------------------------------
+
+    async def copy(
+        self,
+        sources: PathLike | Iterable[PathLike],
+        destination_dir: PathLike,
+        *,
+        conflict: Conflict = "overwrite",
+        dry_run: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> OperationResult:
+        """Copy files, directories (recursively) and glob matches, local or S3, into
+        ``destination_dir``, each under its own name (as ``cp -r SRC... DIR/``). S3 to S3
+        is a server-side copy. ``conflict``: ``overwrite`` (default, no existence check),
+        ``skip`` or ``error`` for destinations that exist. ``dry_run`` plans and reports
+        without writing. ``progress`` is called at most ~20 times a second. One failed
+        item never stops the others: see the result's ``failed``."""
+        return await self.scheduler.run(
+            "copy",
+            _sources(sources),
+            str(destination_dir),
+            conflict=conflict,
+            dry_run=dry_run,
+            progress=progress,
+        )
+
+    async def move(
+        self,
+        sources: PathLike | Iterable[PathLike],
+        destination_dir: PathLike,
+        *,
+        conflict: Conflict = "overwrite",
+        dry_run: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> OperationResult:
+        """As :meth:`copy`, then each source is deleted, only once its copy is verified
+        (size, and checksum where S3 gives one). A source whose copy failed stays."""
+        return await self.scheduler.run(
+            "move",
+            _sources(sources),
+            str(destination_dir),
+            conflict=conflict,
+            dry_run=dry_run,
+            progress=progress,
+        )
+
+    async def delete(
+        self,
+        paths: PathLike | Iterable[PathLike],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> OperationResult:
+        """Delete files and directories (recursively) and glob matches. S3 objects go in
+        DeleteObjects batches of 1000; every per-key error is reported in the result."""
+        return await self.scheduler.run(
+            "delete", _sources(paths), None, dry_run=dry_run, progress=progress
+        )
+
+    def submit(self, operation: Coroutine[Any, Any, OperationResult]) -> OperationHandle:
+        """Run ``fm.copy(...)``, ``fm.move(...)`` or ``fm.delete(...)`` in the background:
+        ``handle = fm.submit(fm.copy(src, dst))``; ``await handle`` for the result,
+        ``handle.cancel()`` to stop it (the result lists what completed), and
+        ``handle.progress`` to watch it. The FileManager owns the task: closing it cancels."""
+        handle = OperationHandle()
+
+        async def runner() -> OperationResult:
+            current_handle.set(handle)
+            return await operation
+
+        task = asyncio.get_running_loop().create_task(runner())
+        self._submitted.add(task)
+        task.add_done_callback(self._submitted.discard)
+        handle.task = task
+        return handle
 
     def path(self, location: PathLike) -> S3Path:
         """An :class:`S3Path` for an ``s3://`` location or a local path."""
@@ -116,3 +210,9 @@ class FileManager(ReadMethods, WriteMethods):
             await self._client.remove_bucket(bucket)
         finally:
             self.cache.invalidate_bucket(bucket)
+
+
+def _sources(sources: PathLike | Iterable[PathLike]) -> list[str]:
+    if isinstance(sources, (str, os.PathLike)):
+        return [str(sources)]
+    return [str(s) for s in sources]

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 __all__ = [
     "BucketInfo",
     "CacheStatistics",
     "Entry",
     "InvalidatorStatistics",
+    "ItemResult",
+    "OperationResult",
+    "Progress",
     "DeleteError",
     "DeleteResult",
     "DirListing",
@@ -191,3 +195,67 @@ class Statistics:
     @property
     def retries(self) -> int:
         return sum(self.requests_sent.values()) - self.total_api_calls
+
+
+ItemStatus = Literal["done", "skipped", "failed", "planned"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """One object (or directory) of an operation: where from, where to, what happened.
+
+    ``status`` is ``done``, ``skipped`` (``reason`` says why), ``failed`` (``error`` holds
+    the exception) or ``planned`` (a dry run).
+    """
+
+    source: str
+    destination: str | None
+    status: ItemStatus
+    size: int = 0
+    error: BaseException | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far an operation is: ``objects_total``/``bytes_total`` are None until every
+    source has been expanded."""
+
+    objects_done: int = 0
+    bytes_done: int = 0
+    objects_total: int | None = None
+    bytes_total: int | None = None
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """Everything an operation did: every success, skip and failure, and its cost."""
+
+    operation: str
+    succeeded: tuple[ItemResult, ...]
+    skipped: tuple[ItemResult, ...]
+    failed: tuple[ItemResult, ...]
+    planned: tuple[ItemResult, ...]
+    bytes: int
+    duration: float
+    api_calls: Mapping[str, int]
+    cancelled: bool = False
+    dry_run: bool = False
+
+    @property
+    def objects(self) -> int:
+        """Objects (and directories) done."""
+        return len(self.succeeded)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.cancelled
+
+    def raise_for_errors(self) -> None:
+        """Raise OperationError (from the first item's error) if any item failed."""
+        if self.failed:
+            from ._exceptions import OperationError
+
+            first = self.failed[0]
+            raise OperationError(self) from first.error
