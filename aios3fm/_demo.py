@@ -9,6 +9,7 @@ import anyio
 
 from ._embedded import EmbeddedS3
 from ._manager import FileManager
+from ._models import OperationResult
 
 
 def _table(title: str, counts: Mapping[str, int]) -> str:
@@ -74,6 +75,21 @@ async def demo(*, files: int = 60) -> int:
         names = [e.name for e in await fm.listdir("s3://demo-bucket/demo/")]
         print(f"listing right after that write shows it: {'hot.txt' in names}")
 
+        def report(title: str, result: OperationResult) -> None:
+            cost = ", ".join(f"{n} {op}" for op, n in result.api_calls.items())
+            print(f"{title}: {result.objects} objects, {len(result.failed)} failed; {cost}")
+
+        bucket = "s3://demo-bucket/"
+        report(
+            "copy demo/ -> backup/ (server-side)",
+            await fm.copy(bucket + "demo/", bucket + "backup/"),
+        )
+        report("move backup/demo/docs -> archive/",
+               await fm.move(bucket + "backup/demo/docs", bucket + "archive/"))  # fmt: skip
+        report("delete backup/", await fm.delete(bucket + "backup/"))
+        top = [e.name for e in await fm.listdir("s3://demo-bucket/")]
+        print(f"listing of the bucket right after: {top} (fresh: {top == ['archive', 'demo']})")
+
         total_objects = 0
         total_bytes = 0
         async for page in client.list_tree("demo-bucket", "demo/"):
@@ -90,6 +106,8 @@ async def demo(*, files: int = 60) -> int:
             f"cache: {cache.entries} entries, {cache.hits} hits, {cache.misses} misses, "
             f"{cache.coalesced} coalesced waits, {cache.invalidations} invalidations"
         )
+        inv = stats.invalidator
+        print(f"invalidator: {inv.events} change events applied in {inv.batches} batches")
         agree = "agree" if dict(stats.requests_sent) == s3.requests else "DIFFER"
         print(f"client and server counts {agree}; took {time.perf_counter() - started:.2f} s")
         return 0 if agree == "agree" else 1

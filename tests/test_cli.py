@@ -90,6 +90,8 @@ def test_demo_runs_and_counts_agree() -> None:
     assert "after listing it: 0 API calls" in done.stdout
     assert "200 concurrent stats of a new key: 1 API call" in done.stdout
     assert "listing right after that write shows it: True" in done.stdout
+    assert "copy demo/ -> backup/ (server-side): 13 objects, 0 failed" in done.stdout
+    assert "(fresh: True)" in done.stdout
     assert "client and server counts agree" in done.stdout
     assert done.stderr == ""
 

@@ -1,0 +1,100 @@
+"""Peak client memory of an S3->S3 copy of N objects (server in its own process).
+
+Run as ``python -m benchmarks.memory``: each size runs in a fresh process, whose peak
+RSS growth across the copy alone is reported (Linux: VmHWM reset through clear_refs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from aios3fm import FileManager
+
+from .client import RESULTS, free_port, settings_for
+
+SIZES = (2_000, 20_000)
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM back to the current RSS
+
+
+async def measure(endpoint: str, env: dict[str, str], n: int) -> dict[str, float]:
+    async with FileManager(settings=settings_for(endpoint, env)) as fm:
+        await fm.make_bucket("mem")
+        sem = asyncio.Semaphore(64)
+
+        async def put(i: int) -> None:
+            async with sem:
+                await fm.client.put("mem", f"src/d{i % 100}/o{i:06d}", b"x" * 100)
+
+        await asyncio.gather(*(put(i) for i in range(n)))
+        fm.cache.clear()
+        _reset_peak()
+        before = _status("VmRSS")
+        result = await fm.copy("s3://mem/src/", "s3://mem/dst/")
+        peak = _status("VmHWM")
+        assert result.objects == n, result.failed[:3]
+    return {
+        "objects": n,
+        "rss_before_mib": before / 2**20,
+        "peak_growth_mib": (peak - before) / 2**20,
+    }
+
+
+def child(n: int) -> None:
+    env = json.loads(sys.argv[3])
+    print(json.dumps(asyncio.run(measure(sys.argv[2], env, n))))
+
+
+def main() -> None:
+    port = free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "aios3fm", "server", "--port", str(port)],
+        stdout=subprocess.PIPE, text=True,
+    ) as server:  # fmt: skip
+        try:
+            assert server.stdout is not None
+            env: dict[str, str] = {}
+            for line in iter(server.stdout.readline, ""):
+                if line.strip().startswith("export "):
+                    name, _, value = line.strip().removeprefix("export ").partition("=")
+                    env[name] = value
+                if "AWS_DEFAULT_REGION" in env:
+                    break
+            rows = []
+            for n in SIZES:
+                done = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.memory", str(n),
+                     f"http://127.0.0.1:{port}", json.dumps(env)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        finally:
+            server.terminate()
+    lines = ["# Peak client memory of an S3->S3 copy", "", "| objects | peak RSS growth MiB |",
+             "|---|---|"]  # fmt: skip
+    lines += [f"| {r['objects']:,} | {r['peak_growth_mib']:.1f} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "memory.md").write_text(text)
+    (RESULTS / "memory.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        child(int(sys.argv[1]))
+    else:
+        main()
