@@ -48,7 +48,7 @@ def _plan(events: Iterable[ChangeEvent]) -> dict[str, tuple[list[str], list[str]
 
 
 class BatchedInvalidator:
-    def __init__(self, cache: S3Cache, *, batch_size: int = 1000, window: float = 0.05) -> None:
+    def __init__(self, cache: S3Cache, *, batch_size: int = 1000, window: float = 0.1) -> None:
         self._cache = cache
         self._batch_size = batch_size
         self._window = window
