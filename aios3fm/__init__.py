@@ -5,7 +5,7 @@ The whole public surface is re-exported here; everything else is private.
 
 from ._cache import S3Cache
 from ._cache_manager import CacheManager
-from ._client import ObjectReader, S3Client
+from ._client import S3Client
 from ._config import GiB, KiB, MiB, Settings
 from ._embedded import EmbeddedCredentials, EmbeddedS3
 from ._events import ChangeEvent
@@ -46,6 +46,7 @@ from ._models import (
     PutResult,
     Statistics,
 )
+from ._objects import ObjectReader
 from ._ops import OperationHandle, OperationScheduler
 from ._path import S3Path
 

@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -41,6 +40,14 @@ from ._exceptions import (
     redact,
 )
 from ._models import BucketInfo, DeleteError, DeleteResult, DirListing, ObjectInfo, PutResult
+from ._objects import (
+    ObjectReader,
+    head_info,
+    object_info,
+    range_header,
+    strip_etag,
+    timestamp,
+)
 from ._session import open_botocore_client
 from ._tasks import task_group
 
@@ -48,55 +55,12 @@ __all__ = ["ObjectReader", "S3Client"]
 
 _DEFAULT_REGION = "us-east-1"  # where CreateBucket needs no LocationConstraint
 _DELETE_BATCH = 1000
-_READ_CHUNK = 256 * 1024
 
 
 def _location(bucket: str | None, key: str | None = None) -> str:
     if not bucket:
         return "s3://"
     return f"s3://{bucket}/{key or ''}"
-
-
-def _strip_etag(etag: str | None) -> str | None:
-    return etag.strip('"') if etag else etag
-
-
-def _timestamp(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def _range_header(start: int | None, end: int | None) -> str | None:
-    """HTTP Range for the Python slice ``[start:end]`` (end exclusive; negative start = suffix)."""
-    if start is None and end is None:
-        return None
-    if start is not None and start < 0:
-        if end is not None:
-            raise ValueError("a suffix range (negative start) takes no end")
-        return f"bytes={start}"
-    first = start or 0
-    return f"bytes={first}-" if end is None else f"bytes={first}-{end - 1}"
-
-
-class ObjectReader:
-    """A GetObject body being streamed: ``await read(n)`` or ``async for chunk in reader``."""
-
-    def __init__(self, client: S3Client, info: ObjectInfo, body: Any, location: str) -> None:
-        self.info = info
-        self._client = client
-        self._body = body
-        self._location = location
-
-    async def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (all that is left when ``n < 0``); ``b""`` at the end."""
-        try:
-            data: bytes = await (self._body.read() if n < 0 else self._body.read(n))
-        except (BotoCoreError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise self._client.translate(exc, "GetObject", self._location) from exc
-        return data
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while chunk := await self.read(_READ_CHUNK):
-            yield chunk
 
 
 class S3Client:
@@ -227,7 +191,7 @@ class S3Client:
     async def list_buckets(self) -> list[BucketInfo]:
         response = await self.call("ListBuckets", "s3://")
         return [
-            BucketInfo(b["Name"], _timestamp(b.get("CreationDate"))) for b in response["Buckets"]
+            BucketInfo(b["Name"], timestamp(b.get("CreationDate"))) for b in response["Buckets"]
         ]
 
     async def make_bucket(self, bucket: str, *, region: str | None = None) -> None:
@@ -278,7 +242,7 @@ class S3Client:
         marker: ObjectInfo | None = None
         async for page in self.list_pages(bucket, prefix, delimiter="/"):
             for obj in page.get("Contents", ()):
-                info = _object_info(bucket, obj)
+                info = object_info(bucket, obj)
                 if obj["Key"] == prefix:
                     marker = info
                 else:
@@ -289,13 +253,13 @@ class S3Client:
     async def list_tree(self, bucket: str, prefix: str = "") -> AsyncIterator[list[ObjectInfo]]:
         """Every object under ``prefix`` (markers included), one list per page as it arrives."""
         async for page in self.list_pages(bucket, prefix):
-            yield [_object_info(bucket, obj) for obj in page.get("Contents", ())]
+            yield [object_info(bucket, obj) for obj in page.get("Contents", ())]
 
     # -- objects ------------------------------------------------------------------------
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         response = await self.call("HeadObject", _location(bucket, key), Bucket=bucket, Key=key)
-        return _head_info(bucket, key, response)
+        return head_info(bucket, key, response)
 
     @asynccontextmanager
     async def get(
@@ -304,7 +268,7 @@ class S3Client:
         """Stream an object, or the slice ``[start:end]`` of it; the request holds one of
         the client's slots until the block exits."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        byte_range = _range_header(start, end)
+        byte_range = range_header(start, end)
         if byte_range:
             params["Range"] = byte_range
         location = _location(bucket, key)
@@ -327,7 +291,7 @@ class S3Client:
             await anyio.sleep(delay)
         body = response["Body"]
         try:
-            yield ObjectReader(self, _head_info(bucket, key, response), body, location)
+            yield ObjectReader(self, head_info(bucket, key, response), body, location)
         finally:
             body.close()
             self._slots.release()
@@ -361,7 +325,7 @@ class S3Client:
         response = await self.call(
             "PutObject", _location(bucket, key), Bucket=bucket, Key=key, Body=data, **extra
         )
-        return PutResult(bucket, key, len(data), _strip_etag(response.get("ETag")) or "")
+        return PutResult(bucket, key, len(data), strip_etag(response.get("ETag")) or "")
 
     async def copy(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
@@ -379,7 +343,7 @@ class S3Client:
             "CopyObject", _location(dst_bucket, dst_key), Bucket=dst_bucket, Key=dst_key,
             CopySource={"Bucket": src_bucket, "Key": src_key},
         )  # fmt: skip
-        etag = _strip_etag(response.get("CopyObjectResult", {}).get("ETag")) or ""
+        etag = strip_etag(response.get("CopyObjectResult", {}).get("ETag")) or ""
         return PutResult(dst_bucket, dst_key, size, etag)
 
     async def delete(self, bucket: str, key: str) -> None:
@@ -439,7 +403,7 @@ class S3Client:
             "CompleteMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key,
             UploadId=upload_id, MultipartUpload={"Parts": parts},
         )  # fmt: skip
-        return _strip_etag(response.get("ETag")) or ""
+        return strip_etag(response.get("ETag")) or ""
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self.call(
@@ -453,26 +417,6 @@ class S3Client:
             "ListMultipartUploads", _location(bucket, prefix), Bucket=bucket, Prefix=prefix
         )
         return [(u["Key"], u["UploadId"]) for u in response.get("Uploads", ())]
-
-
-def _object_info(bucket: str, obj: Mapping[str, Any]) -> ObjectInfo:
-    key = obj["Key"]
-    return ObjectInfo(
-        bucket, key, int(obj.get("Size", 0)), _timestamp(obj.get("LastModified")),
-        _strip_etag(obj.get("ETag")), key.endswith("/"),
-    )  # fmt: skip
-
-
-def _head_info(bucket: str, key: str, response: Mapping[str, Any]) -> ObjectInfo:
-    size = int(response.get("ContentLength", 0))
-    content_range = response.get("ContentRange")
-    if content_range and "/" in content_range:  # "bytes 0-9/1234": the object's full size
-        total = content_range.rsplit("/", 1)[1]
-        size = int(total) if total.isdigit() else size
-    return ObjectInfo(
-        bucket, key, size, _timestamp(response.get("LastModified")),
-        _strip_etag(response.get("ETag")), key.endswith("/"),
-    )  # fmt: skip
 
 
 _SNAKE_CACHE: dict[str, str] = {}
