@@ -3,6 +3,7 @@
 The whole public surface is re-exported here; everything else is private.
 """
 
+from ._archive_formats import ArchiveMember
 from ._cache import S3Cache
 from ._cache_manager import CacheManager
 from ._client import S3Client
@@ -14,6 +15,7 @@ from ._exceptions import (
     AioS3FMError,
     AlreadyExistsError,
     BucketNotFoundError,
+    CorruptArchiveError,
     DirectoryNotEmptyError,
     InvalidLocationError,
     InvalidRangeError,
@@ -26,6 +28,7 @@ from ._exceptions import (
     PreconditionFailedError,
     S3Error,
     TransientError,
+    UnsafeArchiveMember,
 )
 from ._fs import FileReader
 from ._invalidator import BatchedInvalidator
@@ -66,6 +69,7 @@ __all__ = [
     "EmbeddedCredentials",
     "Settings",
     # values
+    "ArchiveMember",
     "BucketInfo",
     "CacheStatistics",
     "ChangeEvent",
@@ -98,6 +102,8 @@ __all__ = [
     "InvalidRangeError",
     "InvalidRequestError",
     "TransientError",
+    "UnsafeArchiveMember",
+    "CorruptArchiveError",
     "InvalidLocationError",
     "MissingDependencyError",
     # sizes

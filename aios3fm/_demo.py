@@ -84,11 +84,22 @@ async def demo(*, files: int = 60) -> int:
             "copy demo/ -> backup/ (server-side)",
             await fm.copy(bucket + "demo/", bucket + "backup/"),
         )
-        report("move backup/demo/docs -> archive/",
-               await fm.move(bucket + "backup/demo/docs", bucket + "archive/"))  # fmt: skip
+        report(
+            "move backup/demo/docs -> archive/",
+            await fm.move(bucket + "backup/demo/docs", bucket + "archive/"),
+        )
         report("delete backup/", await fm.delete(bucket + "backup/"))
+        report(
+            "archive demo/logs -> logs.tar.gz",
+            await fm.create_archive(bucket + "demo/logs", bucket + "archive/logs.tar.gz"),
+        )
+        report(
+            "extract logs.tar.gz -> restored/",
+            await fm.extract_archive(bucket + "archive/logs.tar.gz", bucket + "restored/"),
+        )
         top = [e.name for e in await fm.listdir("s3://demo-bucket/")]
-        print(f"listing of the bucket right after: {top} (fresh: {top == ['archive', 'demo']})")
+        fresh = top == ["archive", "demo", "restored"]
+        print(f"listing of the bucket right after: {top} (fresh: {fresh})")
 
         total_objects = 0
         total_bytes = 0

@@ -17,6 +17,7 @@ __all__ = [
     "AioS3FMError",
     "AlreadyExistsError",
     "BucketNotFoundError",
+    "CorruptArchiveError",
     "DirectoryNotEmptyError",
     "InvalidLocationError",
     "InvalidRangeError",
@@ -29,6 +30,7 @@ __all__ = [
     "PreconditionFailedError",
     "S3Error",
     "TransientError",
+    "UnsafeArchiveMember",
     "error_class_for",
     "redact",
 ]
@@ -166,6 +168,16 @@ class OperationError(AioS3FMError):
         detail = f": {first.source}: {first.error}" if first is not None else ""
         super().__init__(f"{operation}: {len(failed)} item(s) failed{detail}")
         self.result = result
+
+
+class UnsafeArchiveMember(AioS3FMError, ValueError):
+    """An archive member that would escape the destination (absolute name, ``..``, a
+    link) or is a device or fifo, or members adding up past ``max_total_size``. The
+    whole archive is refused before anything is written."""
+
+
+class CorruptArchiveError(AioS3FMError, ValueError):
+    """The archive cannot be read as the format its name (or ``format=``) says."""
 
 
 class MissingDependencyError(AioS3FMError, ImportError):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any
 
+from ._archive import ArchiveMethods
 from ._cache import S3Cache
 from ._cache_manager import CacheManager
 from ._client import S3Client
@@ -24,7 +25,7 @@ from ._path import S3Path
 __all__ = ["FileManager"]
 
 
-class FileManager(ReadMethods, WriteMethods):
+class FileManager(ReadMethods, WriteMethods, ArchiveMethods):
     """An async S3 file manager; use as ``async with FileManager(...) as fm``.
 
     Keyword arguments override the matching fields of ``settings`` (by default

@@ -26,7 +26,7 @@ __all__ = ["MAX_PARTS", "copy_multipart", "part_size", "upload_bytes", "upload_s
 logger = logging.getLogger("aios3fm")
 
 MAX_PARTS = 10_000
-_MAX_INFLIGHT_PARTS = 16
+_MAX_INFLIGHT_PARTS = 8  # parts held in memory at once: 8 x 8 MiB, about what aws cli keeps
 
 
 def part_size(total: int, chunksize: int) -> int:

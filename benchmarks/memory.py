@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -58,8 +59,27 @@ async def measure(endpoint: str, env: dict[str, str], n: int) -> dict[str, float
     }
 
 
+async def measure_archive(endpoint: str, env: dict[str, str], mib: int) -> dict[str, float]:
+    """A tar.gz of ``mib`` MiB of S3 objects (10 MiB each, random), written to S3."""
+    async with FileManager(settings=settings_for(endpoint, env)) as fm:
+        await fm.make_bucket("arch")
+        for i in range(mib // 10):
+            await fm.client.put("arch", f"src/part-{i:03d}.bin", os.urandom(10 * 2**20))
+        _reset_peak()
+        before = _status("VmRSS")
+        calls = dict(fm.client.api_calls)
+        result = await fm.create_archive("s3://arch/src/", "s3://arch/out.tar.gz")
+        peak = _status("VmHWM")
+        parts = fm.client.api_calls["UploadPart"] - calls.get("UploadPart", 0)
+        assert result.objects == mib // 10, result.failed[:3]
+    return {"archive_mib": mib, "peak_growth_mib": (peak - before) / 2**20, "upload_parts": parts}
+
+
 def child(n: int) -> None:
     env = json.loads(sys.argv[3])
+    if n < 0:  # an archive of -n MiB
+        print(json.dumps(asyncio.run(measure_archive(sys.argv[2], env, -n))))
+        return
     print(json.dumps(asyncio.run(measure(sys.argv[2], env, n))))
 
 
@@ -79,7 +99,7 @@ def main() -> None:
                 if "AWS_DEFAULT_REGION" in env:
                     break
             rows = []
-            for n in SIZES:
+            for n in (*SIZES, -300):
                 done = subprocess.run(
                     [sys.executable, "-m", "benchmarks.memory", str(n),
                      f"http://127.0.0.1:{port}", json.dumps(env)],
@@ -97,7 +117,15 @@ def main() -> None:
     lines += [
         f"| {r['objects']:,} | {r['peak_growth_mib']:.1f} | {r['traced_peak_mib']:.1f} |"
         for r in rows
+        if "objects" in r
     ]
+    for r in rows:
+        if "archive_mib" in r:
+            lines += [
+                "",
+                f"A {r['archive_mib']} MiB tar.gz of S3 objects written to S3: peak RSS growth "
+                f"{r['peak_growth_mib']:.1f} MiB, {r['upload_parts']} UploadPart calls.",
+            ]
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "memory.md").write_text(text)

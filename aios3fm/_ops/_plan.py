@@ -36,6 +36,7 @@ class Item:
     size: int = 0
     etag: str | None = None
     is_dir: bool = False
+    mtime: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ async def _expand_s3(
                             size=info.size,
                             etag=info.etag,
                             is_dir=info.key.endswith("/"),
+                            mtime=info.mtime,
                         )
                         break
         return
@@ -117,17 +119,19 @@ async def _expand_s3(
                 size=info.size,
                 etag=info.etag,
                 is_dir=info.key.endswith("/"),
+                mtime=info.mtime,
             )
 
 
-def _scan(directory: Path) -> tuple[list[tuple[Path, int]], list[Path]]:
+def _scan(directory: Path) -> tuple[list[tuple[Path, int, float]], list[Path]]:
     files, dirs = [], []
     with os.scandir(directory) as it:
         for entry in sorted(it, key=lambda e: e.name):
             if entry.is_dir(follow_symlinks=False):
                 dirs.append(Path(entry.path))
             elif entry.is_file():
-                files.append((Path(entry.path), entry.stat().st_size))
+                st = entry.stat()
+                files.append((Path(entry.path), st.st_size, st.st_mtime))
     return files, dirs
 
 
@@ -142,8 +146,9 @@ async def _expand_local(source: Path, destination: Location | None) -> AsyncIter
                 yield item
         return
     if await anyio.Path(source).is_file():
-        size = (await anyio.Path(source).stat()).st_size
-        yield Item(source=source, destination=_target(destination, source.name, ""), size=size)
+        st = await anyio.Path(source).stat()
+        target = _target(destination, source.name, "")
+        yield Item(source=source, destination=target, size=st.st_size, mtime=st.st_mtime)
         return
     if not await anyio.Path(source).is_dir():
         return
@@ -158,9 +163,8 @@ async def _expand_local(source: Path, destination: Location | None) -> AsyncIter
             if isinstance(target, S3Location) and not target.key.endswith("/"):
                 target = S3Location(target.bucket, target.key + "/")
             yield Item(source=directory, destination=target, is_dir=True)
-        for path, size in files:
+        for path, size, mtime in files:
             relative = path.relative_to(source).as_posix()
-            yield Item(
-                source=path, destination=_target(destination, source.name, relative), size=size
-            )
+            target = _target(destination, source.name, relative)
+            yield Item(source=path, destination=target, size=size, mtime=mtime)
         pending.extend(reversed(dirs))
