@@ -41,7 +41,8 @@ async def demo(*, files: int = 60) -> int:
         keys = _sample_keys(files)
         async with anyio.create_task_group() as tg:
             for n, key in enumerate(keys):
-                tg.start_soon(client.put, "demo-bucket", key, f"object {n}\n".encode() * (n + 1))
+                body = f"object {n}\n".encode() * (n % 40 + 1)
+                tg.start_soon(client.put, "demo-bucket", key, body)
         print(f"uploaded {len(keys)} objects concurrently (concurrency {fm.settings.concurrency})")
 
         def calls() -> int:
