@@ -70,7 +70,7 @@ class Output:
         with Bar(
             TextColumn(title),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total} objects"),
+            TextColumn("{task.fields[count]} objects"),
             TextColumn("{task.fields[size]}"),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
@@ -78,7 +78,7 @@ class Output:
             transient=True,
             console=Console(stderr=True),
         ) as bar:
-            task = bar.add_task(title, total=None, size="", rate="")
+            task = bar.add_task(title, total=None, count="0/?", size="", rate="")
 
             def update(p: Progress) -> None:
                 rate = p.bytes_done / max(time.monotonic() - started, 1e-6)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import anyio
 
+from ._commands import Output
 from ._embedded import EmbeddedS3
 from ._manager import FileManager
 from ._models import OperationResult
@@ -81,15 +82,18 @@ async def demo(*, files: int = 60) -> int:
             print(f"{title}: {result.objects} objects, {len(result.failed)} failed; {cost}")
 
         bucket = "s3://demo-bucket/"
-        report(
-            "copy demo/ -> backup/ (server-side)",
-            await fm.copy(bucket + "demo/", bucket + "backup/"),
-        )
-        report(
-            "move backup/demo/docs -> archive/",
-            await fm.move(bucket + "backup/demo/docs", bucket + "archive/"),
-        )
-        report("delete backup/", await fm.delete(bucket + "backup/"))
+        bars = Output(as_json=False, quiet=False, progress=True)  # drawn on a terminal only
+        with bars.bar("copy") as progress:
+            copied = await fm.copy(bucket + "demo/", bucket + "backup/", progress=progress)
+        report("copy demo/ -> backup/ (server-side)", copied)
+        with bars.bar("move") as progress:
+            moved = await fm.move(
+                bucket + "backup/demo/docs", bucket + "archive/", progress=progress
+            )
+        report("move backup/demo/docs -> archive/", moved)
+        with bars.bar("delete") as progress:
+            deleted = await fm.delete(bucket + "backup/", progress=progress)
+        report("delete backup/", deleted)
         report(
             "archive demo/logs -> logs.tar.gz",
             await fm.create_archive(bucket + "demo/logs", bucket + "archive/logs.tar.gz"),
