@@ -85,10 +85,12 @@ class Output:
                 size = decimal(p.bytes_done) + (
                     f"/{decimal(p.bytes_total)}" if p.bytes_total else ""
                 )
+                total = "?" if p.objects_total is None else p.objects_total
                 bar.update(
                     task,
                     completed=p.objects_done,
                     total=p.objects_total,
+                    count=f"{p.objects_done}/{total}",
                     size=size,
                     rate=f"{decimal(int(rate))}/s",
                 )
