@@ -11,10 +11,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -25,16 +22,11 @@ import aioboto3
 from botocore.config import Config
 
 from aios3fm import FileManager, Settings
+from aios3fm._server_process import server_process
 
 RESULTS = Path(__file__).parent / "results"
 BODY = os.urandom(1024)
 Step = Callable[[int], Awaitable[None]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def settings_for(endpoint: str, env: dict[str, str]) -> Settings:
@@ -152,21 +144,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    port = free_port()
-    with subprocess.Popen(
-        [sys.executable, "-m", "aios3fm", "server", "--port", str(port)],
-        stdout=subprocess.PIPE, text=True,
-    ) as server:  # fmt: skip
-        try:
-            assert server.stdout is not None
-            env: dict[str, str] = {}
-            for line in iter(server.stdout.readline, ""):
-                if line.strip().startswith("export "):
-                    name, _, value = line.strip().removeprefix("export ").partition("=")
-                    env[name] = value
-                if "AWS_DEFAULT_REGION" in env:
-                    break
-            table = asyncio.run(run(f"http://127.0.0.1:{port}", env, args.requests, args.runs))
-            print(write(table, args.requests, args.runs))
-        finally:
-            server.terminate()
+    with server_process() as server:
+        table = asyncio.run(run(server.endpoint_url, server.environ, args.requests, args.runs))
+    print(write(table, args.requests, args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,8 +15,9 @@ import tracemalloc
 from pathlib import Path
 
 from aios3fm import FileManager
+from aios3fm._server_process import server_process
 
-from .client import RESULTS, free_port, settings_for
+from .client import RESULTS, settings_for
 
 SIZES = (2_000, 20_000)
 
@@ -84,30 +85,15 @@ def child(n: int) -> None:
 
 
 def main() -> None:
-    port = free_port()
-    with subprocess.Popen(
-        [sys.executable, "-m", "aios3fm", "server", "--port", str(port)],
-        stdout=subprocess.PIPE, text=True,
-    ) as server:  # fmt: skip
-        try:
-            assert server.stdout is not None
-            env: dict[str, str] = {}
-            for line in iter(server.stdout.readline, ""):
-                if line.strip().startswith("export "):
-                    name, _, value = line.strip().removeprefix("export ").partition("=")
-                    env[name] = value
-                if "AWS_DEFAULT_REGION" in env:
-                    break
-            rows = []
-            for n in (*SIZES, -300):
-                done = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.memory", str(n),
-                     f"http://127.0.0.1:{port}", json.dumps(env)],
-                    capture_output=True, text=True, check=True,
-                )  # fmt: skip
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        finally:
-            server.terminate()
+    rows = []
+    with server_process() as server:
+        for n in (*SIZES, -300):
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.memory", str(n), server.endpoint_url,
+                 json.dumps(server.environ)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     lines = [
         "# Peak client memory of an S3->S3 copy",
         "",

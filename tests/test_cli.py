@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from aios3fm._server_process import server_process as start_server
 
 BIN = Path(sys.executable).parent
 
@@ -22,36 +23,12 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server_process() -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    with subprocess.Popen(
-        [sys.executable, "-m", "aios3fm", "server", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as proc:  # fmt: skip
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        try:
-            banner = proc.stdout.readline()
-            assert f"serving on http://127.0.0.1:{port}" in banner, banner
-            env: dict[str, str] = {}
-            for line in iter(proc.stdout.readline, ""):
-                if line.strip().startswith("export "):
-                    name, _, value = line.strip().removeprefix("export ").partition("=")
-                    env[name] = value
-                if "AWS_DEFAULT_REGION" in env:
-                    break
-            yield f"http://127.0.0.1:{port}", env
-        finally:
-            proc.terminate()
-            assert proc.wait(timeout=20) == 0  # SIGTERM stops it cleanly
-            assert "Traceback" not in proc.stderr.read()
+    with start_server() as server:
+        yield server.endpoint_url, server.environ
+    assert server.process.returncode == 0  # SIGTERM stops it cleanly
+    assert "Traceback" not in server.stderr
 
 
 def test_aws_cli_uses_the_server(

@@ -1,0 +1,59 @@
+"""``python -m aios3fm server`` in a child process, for benchmarks and tests that want the
+server's CPU and memory apart from the client's (EmbeddedS3 runs in the caller's process)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+__all__ = ["ServerProcess", "free_port", "server_process"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    endpoint_url: str
+    environ: dict[str, str]
+    """The ``export`` lines the server printed: endpoint, dummy credentials, region."""
+    process: subprocess.Popen[str]
+    stderr: str = ""
+    """What the server wrote to stderr, once it has stopped."""
+
+
+@contextmanager
+def server_process(*options: str, port: int | None = None) -> Iterator[ServerProcess]:
+    """Start the server, wait for its banner, yield it, and stop it with SIGTERM."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "aios3fm", "server", "--port", str(port), *options]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        server: ServerProcess | None = None
+        try:
+            assert proc.stdout is not None
+            banner = proc.stdout.readline()
+            if f"serving on http://127.0.0.1:{port}" not in banner:
+                raise RuntimeError(f"aios3fm server did not start: {banner!r}")
+            environ: dict[str, str] = {}
+            for line in iter(proc.stdout.readline, ""):
+                if line.strip().startswith("export "):
+                    name, _, value = line.strip().removeprefix("export ").partition("=")
+                    environ[name] = value
+                if "AWS_DEFAULT_REGION" in environ:
+                    break
+            server = ServerProcess(f"http://127.0.0.1:{port}", environ, proc)
+            yield server
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            if proc.stderr is not None and server is not None:
+                server.stderr = proc.stderr.read()
