@@ -175,9 +175,13 @@ class ArchiveMethods:
         size = (await anyio.Path(spool).stat()).st_size
 
         async def chunks() -> AsyncIterator[bytes]:
-            async with await anyio.open_file(spool, "rb") as f:
+            f = await anyio.open_file(spool, "rb")
+            try:
                 while chunk := await f.read(_CHUNK):
                     yield chunk
+            finally:
+                with anyio.CancelScope(shield=True):  # a cancelled close would leak the file
+                    await f.aclose()
 
         try:
             await self._client.put(target.bucket, target.key, chunks(), size_hint=size)

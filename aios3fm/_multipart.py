@@ -8,8 +8,8 @@ upload (shielded, so a cancelled caller still leaves no orphaned parts behind).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -102,15 +102,22 @@ async def upload_bytes(
     return PutResult(bucket, key, len(data), etag, len(window.etags))
 
 
-async def _split(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+async def _split(chunks: AsyncIterator[bytes], size: int) -> AsyncGenerator[bytes, None]:
     buffer = bytearray()
-    async for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+    try:
+        async for chunk in chunks:
+            buffer += chunk
+            while len(buffer) >= size:
+                yield bytes(buffer[:size])
+                del buffer[:size]
+        if buffer:
+            yield bytes(buffer)
+    finally:
+        # close the source now (its file, say), not whenever the generator is collected
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await close()
 
 
 async def upload_stream(
@@ -123,7 +130,16 @@ async def upload_stream(
 ) -> PutResult:
     """One PutObject when the stream ends within the threshold, else a multipart upload."""
     settings = client.settings
-    parts = _split(chunks, part_size(size_hint or 0, settings.multipart_chunksize))
+    async with aclosing(
+        _split(chunks, part_size(size_hint or 0, settings.multipart_chunksize))
+    ) as parts:
+        return await _upload_parts(client, bucket, key, parts, extra)
+
+
+async def _upload_parts(
+    client: S3Client, bucket: str, key: str, parts: AsyncIterator[bytes], extra: Mapping[str, Any]
+) -> PutResult:
+    settings = client.settings
     head: list[bytes] = []
     total = 0
     async for part in parts:

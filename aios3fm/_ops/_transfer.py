@@ -79,9 +79,13 @@ async def _upload(client: S3Client, source: Path, target: S3Location, size: int)
         return Written(len(data), md5)
 
     async def chunks() -> AsyncIterator[bytes]:
-        async with await anyio.open_file(source, "rb") as f:
+        f = await anyio.open_file(source, "rb")
+        try:
             while chunk := await f.read(_CHUNK):
                 yield chunk
+        finally:
+            with anyio.CancelScope(shield=True):  # a cancelled close would leak the file
+                await f.aclose()
 
     result = await client.put(target.bucket, target.key, chunks(), size_hint=size)
     return Written(result.size)
