@@ -11,9 +11,11 @@ checked before anything is extracted. Temporary files go in every case (shielded
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,6 +49,17 @@ __all__ = ["ArchiveMethods"]
 _CHUNK = 1024 * 1024
 _SMALL_IN_FLIGHT = 16  # members held in memory at once while uploading an extraction
 PathLike = str | os.PathLike[str]
+
+
+@asynccontextmanager
+async def _workdir() -> AsyncIterator[str]:
+    """A temporary directory, made and removed in a worker thread (removal shielded)."""
+    path = await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="aios3fm-"))
+    try:
+        yield path
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
 class _Bridge:
@@ -198,7 +211,7 @@ class ArchiveMethods:
         """The members (name, size, mtime, is_dir) without extracting anything."""
         fmt = format_for(str(archive_path), format)
         archive = parse_location(archive_path)
-        with tempfile.TemporaryDirectory(prefix="aios3fm-") as workdir:
+        async with _workdir() as workdir:
             local = await self._local_copy(archive, workdir)
             reader = await anyio.to_thread.run_sync(open_reader, str(local), fmt, str(archive_path))
             try:
@@ -223,7 +236,7 @@ class ArchiveMethods:
         started, before = time.monotonic(), dict(self._client.api_calls)
         label = str(archive_path)
         cancelled = False
-        with tempfile.TemporaryDirectory(prefix="aios3fm-") as workdir:
+        async with _workdir() as workdir:
             local = await self._local_copy(archive, workdir)
             reader = await anyio.to_thread.run_sync(open_reader, str(local), fmt, label)
             try:
