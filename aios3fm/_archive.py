@@ -41,7 +41,7 @@ from ._models import ItemResult, OperationResult, Progress
 from ._objects import ObjectReader
 from ._ops._plan import Item, Missing, expand
 from ._ops._scheduler import _Run, current_handle
-from ._ops._transfer import _download
+from ._ops._transfer import _download, file_chunks
 from ._tasks import task_group
 
 __all__ = ["ArchiveMethods"]
@@ -187,17 +187,8 @@ class ArchiveMethods:
     async def _upload_spool(self, spool: Path, target: S3Location) -> None:
         size = (await anyio.Path(spool).stat()).st_size
 
-        async def chunks() -> AsyncIterator[bytes]:
-            f = await anyio.open_file(spool, "rb")
-            try:
-                while chunk := await f.read(_CHUNK):
-                    yield chunk
-            finally:
-                with anyio.CancelScope(shield=True):  # a cancelled close would leak the file
-                    await f.aclose()
-
         try:
-            await self._client.put(target.bucket, target.key, chunks(), size_hint=size)
+            await self._client.put(target.bucket, target.key, file_chunks(spool), size_hint=size)
         finally:
             self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
             with anyio.CancelScope(shield=True):

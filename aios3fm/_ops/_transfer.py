@@ -24,7 +24,7 @@ from .._exceptions import S3Error
 from .._location import S3Location
 from ._plan import Item
 
-__all__ = ["Written", "transfer"]
+__all__ = ["Written", "file_chunks", "transfer"]
 
 _CHUNK = 1024 * 1024
 
@@ -38,6 +38,18 @@ class Written:
 
 def _plain_md5(etag: str | None) -> str | None:
     return etag if etag and "-" not in etag else None
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    """A local file read in 1 MiB chunks in a worker thread; closed (shielded) however
+    the reading ends, cancellation included."""
+    f = await anyio.open_file(path, "rb")
+    try:
+        while chunk := await f.read(_CHUNK):
+            yield chunk
+    finally:
+        with anyio.CancelScope(shield=True):  # a cancelled close would leak the file
+            await f.aclose()
 
 
 async def transfer(client: S3Client, item: Item) -> Written:
@@ -78,16 +90,7 @@ async def _upload(client: S3Client, source: Path, target: S3Location, size: int)
             )
         return Written(len(data), md5)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        f = await anyio.open_file(source, "rb")
-        try:
-            while chunk := await f.read(_CHUNK):
-                yield chunk
-        finally:
-            with anyio.CancelScope(shield=True):  # a cancelled close would leak the file
-                await f.aclose()
-
-    result = await client.put(target.bucket, target.key, chunks(), size_hint=size)
+    result = await client.put(target.bucket, target.key, file_chunks(source), size_hint=size)
     return Written(result.size)
 
 
