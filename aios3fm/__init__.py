@@ -29,6 +29,7 @@ from ._exceptions import (
     S3Error,
     TransientError,
     UnsafeArchiveMember,
+    UnsafeKeyError,
 )
 from ._fs import FileReader
 from ._invalidator import BatchedInvalidator
@@ -103,6 +104,7 @@ __all__ = [
     "InvalidRequestError",
     "TransientError",
     "UnsafeArchiveMember",
+    "UnsafeKeyError",
     "CorruptArchiveError",
     "InvalidLocationError",
     "MissingDependencyError",

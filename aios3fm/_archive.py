@@ -10,6 +10,7 @@ checked before anything is extracted. Temporary files go in every case (shielded
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -39,7 +40,7 @@ from ._invalidator import BatchedInvalidator
 from ._location import S3Location, parse_location
 from ._models import ItemResult, OperationResult, Progress
 from ._objects import ObjectReader
-from ._ops._plan import Item, Missing, expand
+from ._ops._plan import Item, Missing, Refused, expand
 from ._ops._scheduler import _Run, current_handle
 from ._ops._transfer import _download, file_chunks
 from ._tasks import task_group
@@ -159,10 +160,13 @@ class ArchiveMethods:
         run.report(final=True)
         return _result(run, "create_archive", started, self._calls_since(before), cancelled)
 
-    async def _add_member(self, writer: Any, item: Item | Missing, run: _Run) -> None:
+    async def _add_member(self, writer: Any, item: Item | Missing | Refused, run: _Run) -> None:
         if isinstance(item, Missing):
             error = FileNotFoundError(f"{item.source}: no such file or directory")
             run.record(ItemResult(item.source, None, "failed", error=error))
+            return
+        if isinstance(item, Refused):  # a key that would be an unsafe member name
+            run.record(ItemResult(item.source, None, "failed", error=item.error))
             return
         assert isinstance(item.destination, Path)
         name = item.destination.as_posix()
@@ -170,7 +174,15 @@ class ArchiveMethods:
         if item.is_dir:
             await anyio.to_thread.run_sync(writer.add_dir, name, mtime)
         elif isinstance(item.source, S3Location):
-            async with self._client.get(item.source.bucket, item.source.key) as reader:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    reader = await stack.enter_async_context(
+                        self._client.get(item.source.bucket, item.source.key)
+                    )
+                except Exception as exc:  # nothing of it written yet: left out, reported
+                    run.record(ItemResult(str(item.source), name, "failed", item.size, exc))
+                    return
+                # a member broken mid-stream breaks the archive: that error propagates
                 await anyio.to_thread.run_sync(
                     writer.add_stream, name, item.size, mtime, _Bridge(reader)
                 )
@@ -283,14 +295,14 @@ class ArchiveMethods:
         written: list[str] = []
 
         async def upload(key: str, data: bytes, member: ArchiveMember) -> None:
+            source, target = f"{label}:{member.name}", f"s3://{bucket}/{key}"
             try:
                 await self._client.put(bucket, key, data)
+            except Exception as exc:  # one member that cannot be written: reported
+                run.record(ItemResult(source, target, "failed", member.size, exc))
+            else:
                 written.append(key)
-                run.record(
-                    ItemResult(
-                        f"{label}:{member.name}", f"s3://{bucket}/{key}", "done", member.size
-                    )
-                )
+                run.record(ItemResult(source, target, "done", member.size))
             finally:
                 room.release()
 

@@ -17,7 +17,7 @@ from typing import Any
 import anyio.to_thread
 
 from ._exceptions import MissingDependencyError
-from ._middleware import FAULT_KINDS, FaultKind, S3Middleware
+from ._middleware import DEFAULT_FAULTS, FaultKind, S3Middleware
 
 __all__ = ["EmbeddedCredentials", "EmbeddedS3", "embedded_credentials_for"]
 
@@ -78,10 +78,11 @@ class EmbeddedS3:
     Use it as ``async with EmbeddedS3() as s3:`` (or ``with``, or ``start()``/``stop()``)
     and point a client at ``s3.endpoint_url``. ``latency`` adds seconds to every request;
     ``fail_rate`` answers that share of requests with one of ``faults`` (``"500"``,
-    ``"503"`` SlowDown, ``"drop"`` for a reset connection), picked by a ``seed``-able
-    random generator; both can be changed while the server runs. :meth:`inject` scripts
-    exact faults, :meth:`deny` answers AccessDenied, and :attr:`requests` counts what
-    reached the server by S3 operation name.
+    ``"503"`` SlowDown, ``"drop"`` for a reset connection, ``"spike"`` for an answer
+    ``spike_seconds`` late), picked by a ``seed``-able random generator; all can be changed
+    while the server runs. A server stopped and started again serves the same port.
+    :meth:`inject` scripts exact faults, :meth:`deny` answers AccessDenied, and
+    :attr:`requests` counts what reached the server by S3 operation name.
     """
 
     def __init__(
@@ -91,7 +92,7 @@ class EmbeddedS3:
         port: int = 0,
         latency: float = 0.0,
         fail_rate: float = 0.0,
-        faults: Iterable[FaultKind] = FAULT_KINDS,
+        faults: Iterable[FaultKind] = DEFAULT_FAULTS,
         seed: int | None = None,
         credentials: EmbeddedCredentials | None = None,
     ) -> None:
@@ -124,8 +125,9 @@ class EmbeddedS3:
         self._middleware = S3Middleware(
             app, latency=latency, fail_rate=fail_rate, faults=faults, seed=self._seed
         )
+        port = self._port if self._port is not None else self._requested_port
         server = make_server(
-            self._host, self._requested_port, self._middleware, threaded=True,
+            self._host, port, self._middleware, threaded=True,
             request_handler=handler,
         )  # fmt: skip
         self._server = server
@@ -257,6 +259,19 @@ class EmbeddedS3:
     @fail_rate.setter
     def fail_rate(self, rate: float) -> None:
         self._mw.fail_rate = rate
+
+    def seed_faults(self, seed: int) -> None:
+        """Restart the random choice of faults from ``seed`` (reproducible fault runs)."""
+        self._mw.seed(seed)
+
+    @property
+    def spike_seconds(self) -> float:
+        """How late a ``"spike"`` fault answers."""
+        return self._mw.spike_seconds
+
+    @spike_seconds.setter
+    def spike_seconds(self, seconds: float) -> None:
+        self._mw.spike_seconds = float(seconds)
 
     @property
     def faults(self) -> tuple[FaultKind, ...]:

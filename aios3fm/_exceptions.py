@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterable
 
+from ._redact import scrub
+
 __all__ = [
     "AccessDeniedError",
     "AioS3FMError",
@@ -176,6 +178,12 @@ class UnsafeArchiveMember(AioS3FMError, ValueError):
     whole archive is refused before anything is written."""
 
 
+class UnsafeKeyError(AioS3FMError, ValueError):
+    """An S3 key that cannot become a file under the local destination without leaving
+    it or losing its name: a ``..`` or ``.`` segment, an empty segment (``//``, a leading
+    ``/``) or a backslash form of them. That item is refused and nothing is written."""
+
+
 class CorruptArchiveError(AioS3FMError, ValueError):
     """The archive cannot be read as the format its name (or ``format=``) says."""
 
@@ -240,8 +248,6 @@ def error_class_for(code: str | None, status: int | None = None) -> type[S3Error
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace each known secret (access key id, secret key, session token) in ``text``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    """``text`` without the given secrets (access key id, secret key, session token), those
+    of every client opened, or anything shaped like a signature or token."""
+    return scrub(text, secrets)

@@ -9,6 +9,7 @@ prefixes. An invalidation error is logged and never fails the write.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from ._models import ObjectInfo
 from ._tasks import task_group
 
 __all__ = ["WriteMethods"]
+
+Lookup = Callable[[str, str], Awaitable[ObjectInfo | None]]
 
 
 def _exists(location: S3Location, operation: str, what: str = "file exists") -> AlreadyExistsError:
@@ -79,12 +82,33 @@ class WriteMethods:
             return
         location = _in_bucket(location, "write")
         bucket, key = location.bucket, location.key
-        if key.endswith("/") or await self.cache.directory(bucket, key) is not None:
+        if key.endswith("/"):
             raise is_a_directory(location, "write")
+        await self._check_writable(location, "write")
         try:
             await self._client.put(bucket, key, data)
         finally:
             await self._changed(bucket, written=(key,))
+
+    async def _check_writable(self, location: S3Location, operation: str) -> None:
+        """IsADirectoryError when ``key/`` holds objects, NotADirectoryError when the
+        parent is a file, as a local file system would say; both looked up at once (and
+        free when the parent's listing is cached)."""
+        bucket, key = location.bucket, location.key
+        parent = key.rpartition("/")[0]
+        found: dict[str, object] = {}
+
+        async def look(name: str, lookup: Lookup, name_key: str) -> None:
+            found[name] = await lookup(bucket, name_key)
+
+        async with task_group() as tg:
+            tg.start_soon(look, "directory", self.cache.directory, key)
+            if parent:
+                tg.start_soon(look, "parent", self.cache.file, parent)
+        if found["directory"] is not None:
+            raise is_a_directory(location, operation)
+        if found.get("parent") is not None:
+            raise not_a_directory(S3Location(bucket, parent), operation)
 
     async def write_text(
         self, path: PathLike, text: str, *, encoding: str = "utf-8", errors: str = "strict"

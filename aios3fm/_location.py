@@ -1,7 +1,11 @@
 """Locations: ``s3://bucket/key`` strings parsed once, at the edge, with clear errors.
 
-Keys keep every byte the user gave them (spaces, ``//``, a trailing ``/``); only what S3
-itself would refuse is refused here, before any request is made.
+Keys keep the bytes the user gave them (spaces, unicode, a trailing ``/``). Refused here,
+before any request is made: what S3 itself would refuse (bad bucket names, keys over 1024
+bytes), and in a typed key ``.``, ``..`` or empty segments (``a/../b``, ``a//b``, ``/a``)
+and control characters. Those are legal S3 keys but almost always a typo, and they have
+no faithful local name; objects that already carry such keys are still reached through a
+listing of a parent prefix (``rm -r``, ``cp -r``), which never re-parses keys.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ __all__ = ["MAX_KEY_BYTES", "S3Location", "parse_location", "parse_s3"]
 MAX_KEY_BYTES = 1024
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,24 @@ def parse_s3(text: str) -> S3Location:
     _check_bucket(bucket, text)
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise InvalidLocationError(f"{text[:80]!r}...: keys are limited to {MAX_KEY_BYTES} bytes")
+    _check_key(key, text)
     return S3Location(bucket, key)
+
+
+def _check_key(key: str, text: str) -> None:
+    if not key:
+        return
+    if _CONTROL.search(key):
+        raise InvalidLocationError(f"{text!r}: control characters are not allowed in a key")
+    segments = key.split("/")
+    if key.endswith("/"):  # a directory: its trailing "/" is not an empty segment
+        segments.pop()
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            what = f"a {segment!r} segment" if segment else "an empty segment ('//', leading '/')"
+            raise InvalidLocationError(
+                f"{text!r}: the key has {what}; list a parent prefix to reach such keys"
+            )
 
 
 def parse_location(location: str | os.PathLike[str]) -> S3Location | Path:

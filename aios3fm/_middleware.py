@@ -20,10 +20,13 @@ from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-__all__ = ["FAULT_KINDS", "FaultKind", "S3Middleware", "classify"]
+__all__ = ["DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "S3Middleware", "classify"]
 
-FaultKind = Literal["500", "503", "drop"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop")
+FaultKind = Literal["500", "503", "drop", "spike"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop", "spike")
+"""500 InternalError, 503 SlowDown, a dropped connection, and a latency spike (the request
+is answered normally after ``spike_seconds``)."""
+DEFAULT_FAULTS: tuple[FaultKind, ...] = ("500", "503", "drop")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -142,7 +145,8 @@ class S3Middleware:
         *,
         latency: float = 0.0,
         fail_rate: float = 0.0,
-        faults: Iterable[FaultKind] = FAULT_KINDS,
+        faults: Iterable[FaultKind] = DEFAULT_FAULTS,
+        spike_seconds: float = 0.25,
         seed: int | None = None,
     ) -> None:
         self._app = app
@@ -158,6 +162,7 @@ class S3Middleware:
         self.latency = latency
         self.fail_rate = fail_rate
         self.faults = tuple(faults)
+        self.spike_seconds = spike_seconds
 
     # -- settings, readable and writable while the server runs ---------------------------
 
@@ -192,6 +197,10 @@ class S3Middleware:
         if unknown or not chosen:
             raise ValueError(f"faults must be a non-empty subset of {FAULT_KINDS}")
         self._faults = chosen
+
+    def seed(self, seed: int) -> None:
+        with self._lock:
+            self._random.seed(seed)
 
     def requests(self) -> dict[str, int]:
         with self._lock:
@@ -266,6 +275,9 @@ class S3Middleware:
         fault = self._count_and_pick_fault(operation)
         if self._latency:
             time.sleep(self._latency)
+        if fault == "spike":
+            time.sleep(self.spike_seconds)
+            fault = None
         if fault == "drop":
             _drop_connection(environ)
         if fault is not None:

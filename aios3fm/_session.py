@@ -17,6 +17,7 @@ from aiobotocore.session import AioSession
 
 from ._config import Settings
 from ._embedded import embedded_credentials_for
+from ._redact import install_log_redaction, register_secrets
 
 __all__ = ["open_botocore_client"]
 
@@ -85,4 +86,20 @@ async def open_botocore_client(
             "s3", region_name=region, endpoint_url=s.endpoint_url, config=config, **creds
         )
     )
-    return client, tuple(v for v in creds.values() if v)
+    secrets = [v for v in creds.values() if v]
+    secrets.extend(await _resolved_secrets(client))  # from the environment or a profile
+    install_log_redaction()
+    register_secrets(secrets)
+    return client, tuple(dict.fromkeys(secrets))
+
+
+async def _resolved_secrets(client: Any) -> list[str]:
+    """The credentials botocore resolved by itself, so that logs can be scrubbed of them."""
+    credentials = getattr(getattr(client, "_request_signer", None), "_credentials", None)
+    if credentials is None:
+        return []
+    try:
+        frozen = await credentials.get_frozen_credentials()
+    except Exception:  # resolution fails later, with a proper error, on the first call
+        return []
+    return [v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v]

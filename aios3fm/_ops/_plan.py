@@ -6,6 +6,10 @@ its own name (``s3://b/src/`` copied into ``s3://b/dst/`` gives ``s3://b/dst/src
 A source without a trailing ``/`` is a file, a directory, or both at once on S3; it is
 listed once with its own key as prefix (no HEAD), keeping the key itself and whatever lies
 under ``key/``.
+
+An S3 key bound for a local directory must stay inside it under its own name: a key with
+a ``..``, ``.`` or empty segment (or a backslash form) becomes a ``Refused`` item that
+fails with UnsafeKeyError, and nothing is written for it.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from pathlib import Path
 import anyio.to_thread
 
 from .._client import S3Client
+from .._exceptions import UnsafeKeyError
 from .._location import S3Location, parse_location
+from .._models import ObjectInfo
 from .._tree import match_parts, split_pattern
 
-__all__ = ["Item", "Missing", "expand"]
+__all__ = ["Item", "Missing", "Refused", "expand", "local_target"]
 
 Location = S3Location | Path
 
@@ -46,12 +52,38 @@ class Missing:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A source object whose key cannot be written under the local destination."""
+
+    source: str
+    error: UnsafeKeyError
+
+
+def local_target(root: Path, relative: str) -> Path:
+    """``root/relative`` for the ``/``-separated rest of an S3 key, refusing any key that
+    would leave ``root`` or lose its name on the way (UnsafeKeyError)."""
+    parts = relative.removesuffix("/").split("/")  # a directory marker keeps one "/"
+    for part in parts:
+        pieces = part.split("\\")
+        if not part or pieces[0] == "" or any(p in (".", "..") for p in pieces) or "\0" in part:
+            what = f"a {part!r} segment" if part else "an empty segment"
+            raise UnsafeKeyError(
+                f"{relative!r} has {what}: it cannot be written under {root} "
+                "as its own file; refused, nothing written"
+            )
+    target = root.joinpath(*parts)
+    if os.path.isabs(parts[0]) or os.path.relpath(target, root).startswith(".."):
+        raise UnsafeKeyError(f"{relative!r} would be written outside {root}; refused")
+    return target
+
+
 def _target(destination: Location | None, name: str, rest: str) -> Location | None:
     if destination is None:
         return None
     relative = name + ("/" + rest if rest else "")
     if isinstance(destination, Path):
-        return destination.joinpath(*relative.rstrip("/").split("/"))
+        return local_target(destination, relative)
     base = (
         destination.key
         if not destination.key or destination.key.endswith("/")
@@ -62,10 +94,11 @@ def _target(destination: Location | None, name: str, rest: str) -> Location | No
 
 async def expand(
     client: S3Client, sources: list[str], destination: Location | None
-) -> AsyncIterator[Item | Missing]:
+) -> AsyncIterator[Item | Missing | Refused]:
     for text in sources:
         source = parse_location(text)
         found = False
+        iterator: AsyncIterator[Item | Refused]
         if isinstance(source, Path):
             iterator = _expand_local(source, destination)
         else:
@@ -79,7 +112,7 @@ async def expand(
 
 async def _expand_s3(
     client: S3Client, source: S3Location, destination: Location | None
-) -> AsyncIterator[Item]:
+) -> AsyncIterator[Item | Refused]:
     bucket, key = source.bucket, source.key
     literal, base = split_pattern(key)
     if literal != key:  # a glob: each match, file or directory, under its own name
@@ -90,15 +123,12 @@ async def _expand_s3(
                 for depth in range(1, len(parts) + 1):
                     if match_parts(wanted, parts[:depth]):
                         rest = "/".join(parts[depth:])
-                        target = _target(destination, parts[depth - 1], rest)
-                        yield Item(
-                            source=S3Location(bucket, info.key),
-                            destination=target,
-                            size=info.size,
-                            etag=info.etag,
-                            is_dir=info.key.endswith("/"),
-                            mtime=info.mtime,
-                        )
+                        try:
+                            target = _target(destination, parts[depth - 1], rest)
+                        except UnsafeKeyError as refusal:
+                            yield Refused(str(S3Location(bucket, info.key)), refusal)
+                        else:
+                            yield _item(bucket, info, target)
                         break
         return
     directory = key if key.endswith("/") or not key else key + "/"
@@ -106,21 +136,31 @@ async def _expand_s3(
     async for page in client.list_tree(bucket, key):
         for info in page:
             if info.key == key and not key.endswith("/"):
-                target = _target(destination, name, "")
+                rest = ""
             elif info.key.startswith(directory):
-                target = _target(destination, name, info.key[len(directory) :])
-                if destination is not None and info.key == directory:
-                    target = _target(destination, name + "/", "")
+                rest = info.key[len(directory) :]
             else:
                 continue  # a sibling sharing the prefix ("key1" for "key")
-            yield Item(
-                source=S3Location(bucket, info.key),
-                destination=target,
-                size=info.size,
-                etag=info.etag,
-                is_dir=info.key.endswith("/"),
-                mtime=info.mtime,
-            )
+            try:
+                if rest or info.key != directory or destination is None:
+                    target = _target(destination, name, rest)
+                else:  # the directory's own marker
+                    target = _target(destination, name + "/", "")
+            except UnsafeKeyError as refusal:
+                yield Refused(str(S3Location(bucket, info.key)), refusal)
+            else:
+                yield _item(bucket, info, target)
+
+
+def _item(bucket: str, info: ObjectInfo, target: Location | None) -> Item:
+    return Item(
+        source=S3Location(bucket, info.key),
+        destination=target,
+        size=info.size,
+        etag=info.etag,
+        is_dir=info.key.endswith("/"),
+        mtime=info.mtime,
+    )
 
 
 def _scan(directory: Path) -> tuple[list[tuple[Path, int, float]], list[Path]]:

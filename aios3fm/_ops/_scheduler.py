@@ -36,8 +36,8 @@ from .._location import S3Location, parse_location
 from .._models import ItemResult, OperationResult, Progress
 from .._tasks import task_group
 from .._tree import scan_tree
-from ._plan import Item, Location, Missing, expand
-from ._transfer import Written, transfer
+from ._plan import Item, Location, Missing, Refused, expand
+from ._transfer import Written, md5_of, plain_md5, transfer
 
 __all__ = ["Conflict", "OperationHandle", "OperationScheduler", "current_handle"]
 
@@ -143,7 +143,17 @@ class _DeleteBatches:
             outcome = await self._scheduler.client.delete_many(bucket, keys)
         except Exception as failure:
             for _, result in batch:
-                self._run.record(replace(result, status="failed", error=failure))
+                reported: BaseException = failure
+                if self._run.kind == "move":  # say that the copy is there and sound
+                    reported = S3Error(
+                        f"{result.source}: copied and verified to {result.destination}, "
+                        f"but deleting the source failed: {failure}",
+                        code=getattr(failure, "code", None) or "DeleteFailed",
+                        operation="DeleteObjects",
+                        location=result.source,
+                    )
+                    reported.__cause__ = failure
+                self._run.record(replace(result, status="failed", error=reported))
             return
         errors = {e.key: e for e in outcome.errors}
         self._scheduler.invalidator.emit(ChangeEvent(bucket, deleted=outcome.deleted))
@@ -193,7 +203,7 @@ class OperationScheduler:
             if conflict != "overwrite" and isinstance(target, S3Location) and target.bucket:
                 # one recursive listing makes every existence check below free
                 await scan_tree(self.client, self.cache, target.bucket, dir_form(target.key))
-            send, receive = anyio.create_memory_object_stream[Item | Missing](1000)
+            send, receive = anyio.create_memory_object_stream[Item | Missing | Refused](1000)
             async with task_group() as tg:
                 tg.start_soon(self._produce, send, sources, target, run)
                 async with receive:
@@ -221,7 +231,7 @@ class OperationScheduler:
 
     async def _produce(
         self,
-        send: anyio.abc.ObjectSendStream[Item | Missing],
+        send: anyio.abc.ObjectSendStream[Item | Missing | Refused],
         sources: list[str],
         target: Location | None,
         run: _Run,
@@ -247,7 +257,7 @@ class OperationScheduler:
 
     async def _work(
         self,
-        receive: anyio.abc.ObjectReceiveStream[Item | Missing],
+        receive: anyio.abc.ObjectReceiveStream[Item | Missing | Refused],
         run: _Run,
         deletes: _DeleteBatches,
         tg: TaskGroup,
@@ -257,6 +267,9 @@ class OperationScheduler:
                 if isinstance(item, Missing):
                     error = FileNotFoundError(f"{item.source}: no such file or directory")
                     run.record(ItemResult(item.source, None, "failed", error=error))
+                    continue
+                if isinstance(item, Refused):
+                    run.record(ItemResult(item.source, None, "failed", error=item.error))
                     continue
                 try:
                     await self._one(item, run, deletes, tg)
@@ -271,20 +284,27 @@ class OperationScheduler:
         source, target = item.source, item.destination
         result = ItemResult(str(source), _text(target), "done", item.size)
         checks = not item.is_dir and run.conflict != "overwrite"
+        already_there = False
         if checks and target is not None and await self._exists(target):
-            if run.conflict == "skip":
+            finishing = run.kind == "move" and run.conflict == "skip"
+            if finishing and await self._identical(item, target):
+                # an earlier, interrupted run copied it: finishing the move is safe
+                already_there = True
+                result = replace(result, reason="destination already held an identical copy")
+            elif run.conflict == "skip":
                 run.record(replace(result, status="skipped", reason="destination exists"))
                 return
-            raise AlreadyExistsError(
-                f"{target}: destination exists",
-                code="AlreadyExists",
-                operation=run.kind,
-                location=str(target),
-            )
+            else:
+                raise AlreadyExistsError(
+                    f"{target}: destination exists",
+                    code="AlreadyExists",
+                    operation=run.kind,
+                    location=str(target),
+                )
         if run.dry_run:
             run.record(replace(result, status="planned"))
             return
-        if target is not None:
+        if target is not None and not already_there:
             written = await transfer(self.client, item)
             if isinstance(target, S3Location):
                 self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
@@ -305,6 +325,23 @@ class OperationScheduler:
             return await anyio.Path(target).exists()
         return await self.cache.file(target.bucket, target.key) is not None
 
+    async def _identical(self, item: Item, target: Location) -> bool:
+        """Whether ``target`` holds the same bytes as the item's source, by size and MD5 (a
+        single-part ETag is one). Unknown, as with a multipart ETag, counts as different."""
+        source_md5 = plain_md5(item.etag)
+        if isinstance(target, S3Location):
+            info = await self.cache.file(target.bucket, target.key)
+            target_md5 = plain_md5(info.etag) if info is not None else None
+            if info is None or info.size != item.size or target_md5 is None:
+                return False
+        else:
+            if (await anyio.Path(target).stat()).st_size != item.size:
+                return False
+            target_md5 = await anyio.to_thread.run_sync(md5_of, target)
+        if source_md5 is None and isinstance(item.source, Path):
+            source_md5 = await anyio.to_thread.run_sync(md5_of, item.source)
+        return source_md5 is not None and source_md5 == target_md5
+
     async def _remove_local_dirs(self, run: _Run) -> None:
         """After a move or delete of local directories, remove the emptied folders."""
         for root in run.local_dirs:
@@ -315,7 +352,7 @@ class OperationScheduler:
 def _verify(item: Item, written: Written) -> None:
     if item.is_dir:
         return
-    expected_md5 = item.etag if item.etag and "-" not in item.etag else None
+    expected_md5 = plain_md5(item.etag)
     if written.size != item.size or (expected_md5 and written.md5 and written.md5 != expected_md5):
         raise S3Error(
             f"{item.source}: the copy does not match the source (size or checksum); "

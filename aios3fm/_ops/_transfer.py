@@ -24,7 +24,7 @@ from .._exceptions import S3Error
 from .._location import S3Location
 from ._plan import Item
 
-__all__ = ["Written", "file_chunks", "transfer"]
+__all__ = ["Written", "file_chunks", "md5_of", "plain_md5", "transfer"]
 
 _CHUNK = 1024 * 1024
 
@@ -36,8 +36,18 @@ class Written:
     """The MD5 of what was written, when known (an S3 single-part ETag is one)."""
 
 
-def _plain_md5(etag: str | None) -> str | None:
+def plain_md5(etag: str | None) -> str | None:
+    """The MD5 an ETag is, or None for a multipart ETag (``md5-N``) or none at all."""
     return etag if etag and "-" not in etag else None
+
+
+def md5_of(path: Path) -> str:
+    """The MD5 of a local file (blocking: run it in a worker thread)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 async def file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -66,7 +76,7 @@ async def transfer(client: S3Client, item: Item) -> Written:
         result = await client.copy(
             source.bucket, source.key, target.bucket, target.key, size=item.size
         )
-        return Written(result.size, _plain_md5(result.etag))
+        return Written(result.size, plain_md5(result.etag))
     if isinstance(source, Path) and isinstance(target, S3Location):
         return await _upload(client, source, target, item.size)
     if isinstance(source, S3Location) and isinstance(target, Path):
@@ -105,7 +115,7 @@ async def _download(client: S3Client, source: S3Location, target: Path) -> Writt
     try:
         file = await anyio.open_file(fd, "wb", closefd=True)
         async with file, client.get(source.bucket, source.key) as reader:
-            expected_md5 = _plain_md5(reader.info.etag)
+            expected_md5 = plain_md5(reader.info.etag)
             async for chunk in reader:
                 digest.update(chunk)
                 size += len(chunk)
