@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 
 from ._events import ChangeEvent
-from ._exceptions import IsADirectoryS3Error
+from ._exceptions import InvalidLocationError, IsADirectoryS3Error
 from ._location import S3Location, parse_location
 from ._manager import FileManager
 from ._models import OperationResult, Progress
@@ -208,6 +208,10 @@ def _is_dir_target(text: str) -> bool:
 async def _transfer(fm: FileManager, args: argparse.Namespace, out: Output, move: bool) -> int:
     *sources, destination = args.paths
     verb = "move" if move else "copy"
+    if not sources:  # a missing location, refused like a malformed one (exit code 2)
+        raise InvalidLocationError(
+            f"{args.command}: a source and a destination are required (SRC... DST)"
+        )
     if not args.recursive:
         for source in sources:
             if await fm.is_dir(source) and not await fm.is_file(source):
