@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import shlex
 import signal
 import sys
@@ -23,6 +24,7 @@ from ._exceptions import (
     MissingDependencyError,
     UnsafeArchiveMember,
 )
+from ._redact import install_log_redaction
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -157,7 +159,10 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="plan and report, write nothing",
     )
     g.add_argument(
-        "--debug", action="store_true", default=default(False), help="show tracebacks on errors"
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="DEBUG logs on stderr (credentials and signatures scrubbed), tracebacks on errors",
     )
 
 
@@ -333,6 +338,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command: Command = args.run
+    if args.debug:
+        install_log_redaction()  # before the first record, whatever logs it
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+        )
     try:
         return command(args)
     except KeyboardInterrupt:

@@ -7,8 +7,11 @@ buckets, and :meth:`EmbeddedS3.reset` clears them for both.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -59,17 +62,91 @@ def _import_moto() -> tuple[Any, Any, Any]:
         ) from exc
 
     class QuietHandler(MotoRequestHandler):
-        """moto's handler without a log line per request, and which ends the connection
-        when a request is dropped (else the unread body would be parsed as a request)."""
+        """moto's handler without a log line per request, with keep-alive connections,
+        and which ends the connection when a request is dropped.
+
+        werkzeug answers ``Connection: close`` to every request, since http.server cannot
+        skip an unread request body; that costs a TCP connection and a thread per request
+        and caps the server at a few hundred requests a second. The middleware reads
+        every body to its end, so the header is left out and connections are reused
+        (a client asking for ``Connection: close`` still gets it).
+        """
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            self._reader = _KeepAliveReader(self.rfile)
+            self.rfile = self._reader  # type: ignore[assignment]
+            _open_connections(self.server).add(self.connection)
+
+        def finish(self) -> None:
+            _open_connections(self.server).discard(self.connection)
+            super().finish()
+
+        def make_environ(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().make_environ()
+            environ["aios3fm.request_done"] = self._reader.finish
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            closing = keyword.lower() == "connection" and value.lower() == "close"
+            if closing and not self.close_connection:  # the client did not ask to close
+                return
+            super().send_header(keyword, value)
+
         def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
             self.close_connection = True
 
-    app = DomainDispatcherApplication(create_backend_app)
+    class S3Dispatcher(DomainDispatcherApplication):
+        """moto's dispatcher for S3 alone. moto finds each request's service by listing
+        its package directory and trying hundreds of URL patterns, under one lock; this
+        server only speaks S3, so that work is skipped (its API paths still go to moto)."""
+
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            if environ.get("PATH_INFO", "").startswith("/moto-api"):
+                return super().get_application(environ)
+            app = self.app_instances.get("s3")
+            if app is None:
+                with self.lock:
+                    app = self.app_instances.get("s3") or self.create_app("s3")
+                    self.app_instances["s3"] = app
+            return app
+
+    app = S3Dispatcher(create_backend_app)
     return app, QuietHandler, make_server
+
+
+def _open_connections(server: Any) -> set[socket.socket]:
+    """The kept-alive connections a server holds, so that stopping it cuts them too (set
+    up by ``EmbeddedS3.start``; a set's add and discard are atomic)."""
+    connections: set[socket.socket] = server.aios3fm_connections
+    return connections
+
+
+class _KeepAliveReader:
+    """The connection's read side. Once the middleware has read a request's body to its
+    end (``finish``), reads give nothing until the next request line: werkzeug, after
+    each answer, reads whatever is waiting on the socket to throw it away, which on a
+    kept-alive connection would be the next request."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._finished = False
+
+    def finish(self) -> None:
+        self._finished = True
+
+    def readline(self, *args: Any) -> bytes:
+        self._finished = False  # http.server reading the next request line
+        return bytes(self._raw.readline(*args))
+
+    def read(self, *args: Any) -> bytes:
+        return b"" if self._finished else bytes(self._raw.read(*args))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 class EmbeddedS3:
@@ -130,6 +207,7 @@ class EmbeddedS3:
             self._host, port, self._middleware, threaded=True,
             request_handler=handler,
         )  # fmt: skip
+        server.aios3fm_connections = set()
         self._server = server
         self._port = int(server.server_port)
         self._thread = threading.Thread(
@@ -141,13 +219,22 @@ class EmbeddedS3:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port; in-flight requests are cut."""
+        """Stop serving and release the port. Open connections are cut; requests already
+        inside finish before this returns, so nothing changes on a stopped server."""
         if self._server is None:
             return
         with _RUNNING_LOCK:
             _RUNNING.pop(self.endpoint_url, None)
         self._server.shutdown()
         self._server.server_close()
+        for connection in list(_open_connections(self._server)):  # kept-alive ones too
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        # requests already inside may still finish (as on a real server), but before stop
+        # returns: nothing changes on a stopped server
+        deadline = time.monotonic() + 10
+        while self._mw.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.005)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None

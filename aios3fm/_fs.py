@@ -28,7 +28,7 @@ from ._exceptions import (
 )
 from ._location import S3Location, parse_location
 from ._models import DiskUsage, Entry, ObjectInfo
-from ._tree import match_parts, scan_tree, split_pattern
+from ._tree import match_parts, split_pattern, tree_of
 
 __all__ = ["FileReader", "PathLike", "ReadMethods"]
 
@@ -220,13 +220,14 @@ class ReadMethods:
     async def walk(self, top: PathLike) -> AsyncIterator[tuple[str, list[str], list[str]]]:
         """``(dirpath, dirnames, filenames)`` top-down, as ``os.walk`` (prune by editing
         ``dirnames``). S3 makes one recursive listing, ⌈objects/1000⌉ calls, which also
-        fills the cache with a complete listing of every directory below ``top``."""
+        fills the cache with a complete listing of every directory below ``top``; no call
+        at all when every directory below ``top`` is cached already (so for ``du`` too)."""
         location = parse_location(top)
         if isinstance(location, Path):
             for item in await anyio.to_thread.run_sync(_local.walk, location):
                 yield item
             return
-        tree = await scan_tree(self._client, self.cache, location.bucket, location.key)
+        tree = await tree_of(self._client, self.cache, location.bucket, location.key)
         if not tree.exists:
             return
         stack = [tree.top]
@@ -249,7 +250,7 @@ class ReadMethods:
             info = await self.cache.file(location.bucket, key)
             if info is not None:
                 return DiskUsage(info.size, 1)
-        tree = await scan_tree(self._client, self.cache, location.bucket, dir_form(key))
+        tree = await tree_of(self._client, self.cache, location.bucket, dir_form(key))
         if not tree.exists:
             raise not_found(location, "du")
         infos = [info for files in tree.files.values() for info in files]

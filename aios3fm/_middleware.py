@@ -8,19 +8,24 @@ a per-key error inside a DeleteObjects response. Nothing here imports moto.
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-__all__ = ["DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "S3Middleware", "classify"]
+__all__ = [
+    "CONTROL_PATH", "DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "S3Middleware", "classify",
+]  # fmt: skip
+
+CONTROL_PATH = "/aios3fm-api/"
 
 FaultKind = Literal["500", "503", "drop", "spike"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop", "spike")
@@ -210,6 +215,10 @@ class S3Middleware:
         with self._lock:
             return dict(self._faults_injected)
 
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     def peak_in_flight(self) -> int:
         with self._lock:
             return self._peak_in_flight
@@ -254,16 +263,50 @@ class S3Middleware:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/moto-api"):
-            return self._app(environ, start_response)
-        with self._lock:
-            self._in_flight += 1
-            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        body = _RequestBody.wrap(environ)
         try:
-            return self._handle(path, environ, start_response)
-        finally:
+            if path.startswith("/moto-api"):
+                return self._app(environ, start_response)
+            if path.startswith(CONTROL_PATH):
+                return self._control(path, environ, start_response)
             with self._lock:
-                self._in_flight -= 1
+                self._in_flight += 1
+                self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            try:
+                return self._handle(path, environ, start_response)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+        finally:
+            body.drain()  # the connection is reused: no unread byte may be left behind
+            done = environ.get("aios3fm.request_done")
+            if done is not None:
+                done()
+
+    def _control(
+        self, path: str, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """``GET /aios3fm-api/requests`` (counts by operation, as JSON), ``POST
+        /aios3fm-api/reset-requests`` and ``POST /aios3fm-api/latency?seconds=S``: what a
+        benchmark needs of a server running in another process. Never counted."""
+        action = path[len(CONTROL_PATH) :]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if action == "requests":
+            payload = json.dumps({"requests": self.requests(), "faults": self.faults_injected()})
+        elif action == "reset-requests" and environ["REQUEST_METHOD"] == "POST":
+            self.reset_counts()
+            payload = "{}"
+        elif action == "latency" and environ["REQUEST_METHOD"] == "POST":
+            self.latency = float(query.get("seconds", ["0"])[0])
+            payload = json.dumps({"latency": self.latency})
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"unknown control request"]
+        data = payload.encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
 
     def _handle(
         self, path: str, environ: Environ, start_response: StartResponse
@@ -382,6 +425,52 @@ class S3Middleware:
         answer = b"".join(self._app(forwarded, capture)).decode()
         merged = answer.replace("</DeleteResult>", f"{errors}</DeleteResult>")
         return _xml_response(start_response, captured.get("status", "200 OK"), merged)
+
+
+class _RequestBody:
+    """The request body handed to moto, counted, so that whatever nobody read (a faulted
+    or denied request) can be read off the socket before the next request on it."""
+
+    def __init__(self, stream: Any, remaining: int | None) -> None:
+        self._stream = stream
+        self._remaining = remaining  # None: chunked, read until its end
+
+    @classmethod
+    def wrap(cls, environ: Environ) -> _RequestBody:
+        length = environ.get("CONTENT_LENGTH")
+        chunked = bool(environ.get("wsgi.input_terminated"))
+        remaining = None if chunked else int(length) if length and length.isdigit() else 0
+        body = cls(environ["wsgi.input"], remaining)
+        environ["wsgi.input"] = body
+        return body
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._remaining is None:
+            return bytes(self._stream.read(size))
+        if size is None or size < 0 or size > self._remaining:
+            size = self._remaining
+        data = bytes(self._stream.read(size)) if size else b""
+        self._remaining -= len(data)
+        if size and not data:  # the client went away mid-body
+            self._remaining = 0
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if self._remaining is None:
+            return bytes(self._stream.readline(size))
+        limit = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = bytes(self._stream.readline(limit)) if limit else b""
+        self._remaining -= len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def drain(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while self.read(1 << 16):
+                pass
 
 
 class _BytesInput:

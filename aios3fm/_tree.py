@@ -20,7 +20,7 @@ from ._cache import S3Cache, dir_form, parent_dir
 from ._client import S3Client
 from ._models import DirListing, ObjectInfo
 
-__all__ = ["Tree", "match_parts", "scan_tree", "split_pattern"]
+__all__ = ["Tree", "cached_tree", "match_parts", "scan_tree", "split_pattern", "tree_of"]
 
 _WILDCARD = re.compile(r"[*?\[]")
 
@@ -92,6 +92,34 @@ async def scan_tree(client: S3Client, cache: S3Cache, bucket: str, top: str) -> 
     else:
         store.put_listings(bucket, (tree.listing(top),), token)  # "absent", cached too
     return tree
+
+
+def cached_tree(cache: S3Cache, bucket: str, top: str) -> Tree | None:
+    """The tree under ``top`` put together from cached listings alone (no call), or None
+    as soon as one directory of it is not cached."""
+    top = dir_form(top)
+    tree = Tree(bucket, top)
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        listing = cache.store.get_listing(bucket, directory)
+        if not isinstance(listing, DirListing):
+            return None
+        if listing.marker is not None:
+            tree.add(listing.marker)
+        for info in listing.files:
+            tree.add(info)
+        for sub in listing.dirs:
+            if sub != top:
+                tree._add_dir(sub)
+            stack.append(sub)
+    return tree
+
+
+async def tree_of(client: S3Client, cache: S3Cache, bucket: str, top: str) -> Tree:
+    """The tree under ``top``: from the cache when every directory of it is cached,
+    else from one recursive listing (which then fills the cache)."""
+    return cached_tree(cache, bucket, top) or await scan_tree(client, cache, bucket, top)
 
 
 def split_pattern(pattern: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from .._events import ChangeEvent
 from .._exceptions import AlreadyExistsError, S3Error
 from .._invalidator import BatchedInvalidator
 from .._location import S3Location, parse_location
-from .._models import ItemResult, OperationResult, Progress
+from .._models import ItemResult, ObjectInfo, OperationResult, Progress
 from .._tasks import task_group
 from .._tree import scan_tree
 from ._plan import Item, Location, Missing, Refused, expand
@@ -94,6 +94,8 @@ class _Run:
     seen_bytes: int = 0
     last_report: float = 0.0
     local_dirs: list[Path] = field(default_factory=list)
+    existing: dict[str, ObjectInfo] | None = None
+    """The objects under an S3 destination when the run began (conflict checks only)."""
 
     def record(self, result: ItemResult) -> None:
         self.results[result.status].append(result)
@@ -201,8 +203,10 @@ class OperationScheduler:
             if run.handle is not None:
                 run.handle._attach(scope)
             if conflict != "overwrite" and isinstance(target, S3Location) and target.bucket:
-                # one recursive listing makes every existence check below free
-                await scan_tree(self.client, self.cache, target.bucket, dir_form(target.key))
+                # one recursive listing answers every existence check below; kept for the
+                # run, since this run's own writes invalidate the cached listings
+                tree = await scan_tree(self.client, self.cache, target.bucket, dir_form(target.key))
+                run.existing = {i.key: i for infos in tree.files.values() for i in infos}
             send, receive = anyio.create_memory_object_stream[Item | Missing | Refused](1000)
             async with task_group() as tg:
                 tg.start_soon(self._produce, send, sources, target, run)
@@ -285,9 +289,9 @@ class OperationScheduler:
         result = ItemResult(str(source), _text(target), "done", item.size)
         checks = not item.is_dir and run.conflict != "overwrite"
         already_there = False
-        if checks and target is not None and await self._exists(target):
+        if checks and target is not None and await self._exists(target, run):
             finishing = run.kind == "move" and run.conflict == "skip"
-            if finishing and await self._identical(item, target):
+            if finishing and await self._identical(item, target, run):
                 # an earlier, interrupted run copied it: finishing the move is safe
                 already_there = True
                 result = replace(result, reason="destination already held an identical copy")
@@ -320,17 +324,22 @@ class OperationScheduler:
                 await anyio.Path(source).unlink()
             run.record(result)
 
-    async def _exists(self, target: Location) -> bool:
+    async def _existing(self, target: S3Location, run: _Run) -> ObjectInfo | None:
+        if run.existing is not None:
+            return run.existing.get(target.key)
+        return await self.cache.file(target.bucket, target.key)
+
+    async def _exists(self, target: Location, run: _Run) -> bool:
         if isinstance(target, Path):
             return await anyio.Path(target).exists()
-        return await self.cache.file(target.bucket, target.key) is not None
+        return await self._existing(target, run) is not None
 
-    async def _identical(self, item: Item, target: Location) -> bool:
+    async def _identical(self, item: Item, target: Location, run: _Run) -> bool:
         """Whether ``target`` holds the same bytes as the item's source, by size and MD5 (a
         single-part ETag is one). Unknown, as with a multipart ETag, counts as different."""
         source_md5 = plain_md5(item.etag)
         if isinstance(target, S3Location):
-            info = await self.cache.file(target.bucket, target.key)
+            info = await self._existing(target, run)
             target_md5 = plain_md5(info.etag) if info is not None else None
             if info is None or info.size != item.size or target_md5 is None:
                 return False

@@ -1,0 +1,136 @@
+"""Load: a bucket of 20,000 objects end to end with exact request counts, 1,000
+concurrent stats that stay inside the connection pool, and the memory of a cache of
+1e6 entries against the bound the README states."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from aios3fm import EmbeddedS3, FileManager, ObjectInfo
+from aios3fm._cache._store import CacheStore
+from aios3fm._models import DirListing
+
+from ..conftest import make_settings, reset_counts
+from .conftest import BKT, LEDGER
+
+N = 20_000
+DIRS = 100
+CACHE_ENTRIES = 1_000_000
+CACHE_BOUND_MIB = 600  # README: "a cache of 1e6 entries ... under 600 MiB"
+
+
+def key(i: int) -> str:
+    return f"big/d{i % DIRS:02d}/f{i:05d}"
+
+
+@pytest.fixture
+async def lfm(s3: EmbeddedS3) -> AsyncIterator[FileManager]:
+    async with FileManager(settings=make_settings(s3)) as fm:
+        await fm.make_bucket(BKT)
+        limit = anyio.Semaphore(64)
+
+        async def put(i: int) -> None:
+            async with limit:
+                await fm.client.put(BKT, key(i), b"%d" % i)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(N):
+                tg.start_soon(put, i)
+        reset_counts(fm.client, s3)
+        yield fm
+
+
+async def etags(fm: FileManager, prefix: str) -> dict[str, str | None]:
+    return {o.key: o.etag async for page in fm.client.list_tree(BKT, prefix) for o in page}
+
+
+@pytest.mark.timeout(900)
+async def test_20000_objects_end_to_end(s3: EmbeddedS3, lfm: FileManager) -> None:
+    top = await lfm.listdir(f"s3://{BKT}/big/")
+    assert len(top) == DIRS
+    assert all(e.is_dir for e in top)
+    assert s3.requests == {"ListObjectsV2": 1}
+
+    reset_counts(lfm.client, s3)
+    seen = 0
+    async for _, _, files in lfm.walk(f"s3://{BKT}/big/"):
+        seen += len(files)
+    assert seen == N
+    assert s3.requests == {"ListObjectsV2": N // 1000}  # one recursive listing, 20 pages
+    for i in range(0, N, 7):  # answered from the walk's listings
+        assert (await lfm.stat(f"s3://{BKT}/{key(i)}")).size == len(b"%d" % i)
+    assert (await lfm.du(f"s3://{BKT}/big/")).files == N
+    assert s3.requests == {"ListObjectsV2": N // 1000}
+
+    reset_counts(lfm.client, s3)
+    copied = await lfm.copy(f"s3://{BKT}/big/", f"s3://{BKT}/copy/")
+    assert (len(copied.succeeded), len(copied.failed)) == (N, 0)
+    assert s3.requests == {"ListObjectsV2": N // 1000, "CopyObject": N}
+    source, copy = await etags(lfm, "big/"), await etags(lfm, "copy/")
+    # an ETag is the MD5 of the bytes: every copy is byte-exact
+    assert {k.removeprefix("copy/"): v for k, v in copy.items()} == source
+    LEDGER.objects_verified += N
+
+    await concurrent_stats_stay_inside_the_pool(s3)
+
+    reset_counts(lfm.client, s3)
+    deleted = await lfm.delete([f"s3://{BKT}/big/", f"s3://{BKT}/copy/"])
+    assert (len(deleted.succeeded), len(deleted.failed)) == (2 * N, 0)
+    assert s3.requests == {"ListObjectsV2": 2 * N // 1000, "DeleteObjects": 2 * N // 1000}
+    assert await etags(lfm, "") == {}
+    assert await lfm.listdir(f"s3://{BKT}/") == []  # the warm listing is fresh, no call
+    LEDGER.operations_run += 4
+
+
+async def concurrent_stats_stay_inside_the_pool(s3: EmbeddedS3) -> None:
+    """1,000 concurrent stats of distinct keys, cold cache, a pool of 32."""
+    async with FileManager(settings=make_settings(s3, concurrency=32)) as cold:
+        s3.reset_requests()
+        s3.latency = 0.01  # requests overlap at the server, so the pool fills up
+        found: list[ObjectInfo] = []
+
+        async def stat(i: int) -> None:
+            found.append(await cold.stat(f"s3://{BKT}/{key(i)}"))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(1000):
+                tg.start_soon(stat, i)
+        assert len(found) == 1000
+        assert sorted(info.key for info in found) == sorted(key(i) for i in range(1000))
+        assert s3.requests == {"HeadObject": 1000}
+        s3.latency = 0.0
+        assert 16 < s3.peak_in_flight <= 32  # the pool is used, and never exceeded
+    LEDGER.operations_run += 1
+
+
+def test_a_million_cache_entries_stay_under_the_stated_bound() -> None:
+    tracemalloc.start()
+    try:
+        store = CacheStore(max_entries=CACHE_ENTRIES, ttl=3600)
+        per_dir = 100
+        for d in range(CACHE_ENTRIES // per_dir):
+            prefix = f"data/2026/11/{d:05d}/"
+            files = tuple(
+                ObjectInfo(
+                    "bucket",
+                    f"{prefix}part-{i:05d}.parquet",
+                    123_456,
+                    1.7e9 + i,
+                    f"{d:016x}{i:016x}",
+                    False,
+                )
+                for i in range(per_dir)
+            )
+            store.put_listing("bucket", DirListing("bucket", prefix, files, ()), store.begin_fill())
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(store) == CACHE_ENTRIES
+    store.check_invariants()
+    mib = held / 2**20
+    print(f"cache of {CACHE_ENTRIES} entries: {mib:.0f} MiB")
+    assert mib < CACHE_BOUND_MIB
