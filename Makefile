@@ -16,7 +16,7 @@ pytest: install
 test: lint pytest
 
 bench: install
-	./scripts/install.sh test,dev
+	./scripts/install.sh test,dev,bench
 	.venv/bin/python -m benchmarks
 
 clean:

@@ -79,6 +79,9 @@ def _import_moto() -> tuple[Any, Any, Any]:
             super().setup()
             self._reader = _KeepAliveReader(self.rfile)
             self.rfile = self._reader  # type: ignore[assignment]
+            # an answer's headers and body are separate writes: without this, a kept-alive
+            # connection waits on the client's delayed ACK (40 ms) between them
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _open_connections(self.server).add(self.connection)
 
         def finish(self) -> None:

@@ -15,9 +15,11 @@ from ._cache import S3Cache
 from ._cache_manager import CacheManager
 from ._client import S3Client
 from ._config import AddressingStyle, Settings
+from ._exceptions import InvalidLocationError
 from ._fs import PathLike, ReadMethods
 from ._fs_write import WriteMethods
 from ._invalidator import BatchedInvalidator
+from ._location import parse_s3
 from ._models import BucketInfo, OperationResult, Progress, Statistics, _frozen_counts
 from ._ops import Conflict, OperationHandle, OperationScheduler, current_handle
 from ._path import S3Path
@@ -199,18 +201,30 @@ class FileManager(ReadMethods, WriteMethods, ArchiveMethods):
         return await self.cache.list_buckets()
 
     async def make_bucket(self, bucket: str) -> None:
-        """Create ``bucket`` in the configured region."""
+        """Create ``bucket`` (a name, or ``s3://name``) in the configured region."""
+        bucket = _bucket_name(bucket)
         try:
             await self._client.make_bucket(bucket)
         finally:
             self.cache.invalidate_bucket(bucket)
 
     async def remove_bucket(self, bucket: str) -> None:
-        """Delete an empty ``bucket`` (DirectoryNotEmptyError when it is not)."""
+        """Delete an empty ``bucket`` (a name, or ``s3://name``; DirectoryNotEmptyError
+        when it is not empty)."""
+        bucket = _bucket_name(bucket)
         try:
             await self._client.remove_bucket(bucket)
         finally:
             self.cache.invalidate_bucket(bucket)
+
+
+def _bucket_name(text: str) -> str:
+    """``name`` for ``name``, ``s3://name`` or ``s3://name/``; InvalidLocationError for a
+    bucket name S3 refuses, or a location with a key."""
+    location = parse_s3(text if text.startswith("s3://") else f"s3://{text}")
+    if not location.bucket or location.key:
+        raise InvalidLocationError(f"{text!r} is not a bucket (a name, or s3://name)")
+    return location.bucket
 
 
 def _sources(sources: PathLike | Iterable[PathLike]) -> list[str]:

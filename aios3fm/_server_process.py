@@ -3,12 +3,17 @@ server's CPU and memory apart from the client's (EmbeddedS3 runs in the caller's
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from ._middleware import CONTROL_PATH
 
 __all__ = ["ServerProcess", "free_port", "server_process"]
 
@@ -27,6 +32,32 @@ class ServerProcess:
     process: subprocess.Popen[str]
     stderr: str = ""
     """What the server wrote to stderr, once it has stopped."""
+
+    def _control(self, method: str, action: str, query: str = "") -> dict[str, Any]:
+        host, _, port = self.endpoint_url.removeprefix("http://").partition(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.request(method, f"{CONTROL_PATH}{action}{query}")
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"server control {action}: HTTP {response.status}")
+            result: dict[str, Any] = json.loads(body)
+            return result
+        finally:
+            connection.close()
+
+    def requests(self) -> dict[str, int]:
+        """Requests that reached the server since the last reset, by S3 operation."""
+        counts: dict[str, int] = self._control("GET", "requests")["requests"]
+        return counts
+
+    def reset_requests(self) -> None:
+        self._control("POST", "reset-requests")
+
+    def set_latency(self, seconds: float) -> None:
+        """Seconds added to every request from now on."""
+        self._control("POST", "latency", f"?seconds={seconds}")
 
 
 @contextmanager

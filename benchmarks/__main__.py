@@ -1,7 +1,17 @@
-"""``python -m benchmarks`` (``make bench``): every benchmark, results in benchmarks/results/."""
+"""``python -m benchmarks`` (``make bench``): every benchmark, results in benchmarks/results/.
 
-from . import cache, client, memory
+The micro-benchmarks run first, so that the peers report can judge the CPU goal by them.
+"""
 
-client.main()
+from . import cache, client, memory, peers
+
+cpu = client.main([])
 cache.main()
 memory.main()
+peers.main(
+    micro={
+        "cpu_ms_per_request": {
+            step: row["aios3fm"]["cpu_ms_per_request"] for step, row in cpu.items()
+        }
+    }
+)

@@ -139,14 +139,18 @@ def write(table: dict[str, Any], n: int, runs: int) -> str:
     return text
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from .peers import pin
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with server_process() as server:
+        print(f"client benchmark: {pin(server)}", flush=True)
         table = asyncio.run(run(server.endpoint_url, server.environ, args.requests, args.runs))
     print(write(table, args.requests, args.runs))
+    return table
 
 
 if __name__ == "__main__":
