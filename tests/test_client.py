@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
@@ -198,3 +200,47 @@ async def test_requests_in_flight_reach_but_never_pass_concurrency(
         assert s3.peak_in_flight == concurrency
         assert s3.requests == {"HeadObject": 3 * concurrency}
         assert f"concurrency={concurrency}" in repr(fm)
+
+
+def test_endpoint_parameters_dropped_for_caching_are_read_by_no_rule() -> None:
+    """aios3fm drops Key, Prefix and CopySource before botocore resolves an endpoint (so
+    its cache hits once per bucket); that is only sound while no rule reads them."""
+    import gzip
+    import json
+
+    import botocore
+
+    from aios3fm._session import UNUSED_ENDPOINT_PARAMETERS
+
+    data = Path(botocore.__file__).parent / "data" / "s3"
+    rulesets = list(data.glob("*/endpoint-rule-set-1.json*"))
+    assert rulesets
+    for path in rulesets:
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
+        declared = json.loads(text)["parameters"]
+        for name in UNUSED_ENDPOINT_PARAMETERS:
+            assert name in declared  # still a parameter botocore passes ...
+            assert f'"ref": "{name}"' not in text  # ... that no rule reads
+            assert f'"ref":"{name}"' not in text
+
+
+async def test_endpoint_resolution_hits_its_cache_once_per_bucket(
+    client: S3Client, bucket: str
+) -> None:
+    provider = client._client._ruleset_resolver._provider
+    for i in range(20):
+        await client.put(bucket, f"distinct/{i}", b"x")
+    resolve = provider.ruleset.evaluate
+    calls = 0
+
+    def counting(params: dict[str, object]) -> object:
+        nonlocal calls
+        calls += 1
+        return resolve(params)
+
+    provider.ruleset.evaluate = counting
+    for i in range(20, 40):
+        await client.put(bucket, f"distinct/{i}", b"x")
+        await client.head(bucket, f"distinct/{i}")
+    assert calls == 0  # every one of the 40 requests was answered from the cache

@@ -80,7 +80,14 @@ async def test_20000_objects_end_to_end(s3: EmbeddedS3, lfm: FileManager) -> Non
     reset_counts(lfm.client, s3)
     deleted = await lfm.delete([f"s3://{BKT}/big/", f"s3://{BKT}/copy/"])
     assert (len(deleted.succeeded), len(deleted.failed)) == (2 * N, 0)
-    assert s3.requests == {"ListObjectsV2": 2 * N // 1000, "DeleteObjects": 2 * N // 1000}
+    assert dict(lfm.client.api_calls) == {
+        "ListObjectsV2": 2 * N // 1000,
+        "DeleteObjects": 2 * N // 1000,
+    }
+    # moto is not thread-safe when a listing runs while a delete changes the same bucket
+    # (a KeyError inside moto, answered 500): a request beyond the calls is a retry, and
+    # the client's count of requests sent still matches the server's exactly
+    assert s3.requests == {op: n for op, n in lfm.client.requests_sent.items() if n}
     assert await etags(lfm, "") == {}
     assert await lfm.listdir(f"s3://{BKT}/") == []  # the warm listing is fresh, no call
     LEDGER.operations_run += 4
