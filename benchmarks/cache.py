@@ -74,11 +74,43 @@ def invalidate_cost(entries: int, repeats: int = 2000) -> float:
     return statistics.median(samples) * 1e6
 
 
+async def single_flight(waiters: int = 200, rounds: int = 20) -> dict[str, float]:
+    """``waiters`` concurrent stats of one cold key: requests sent, and the wall time
+    against one lone stat of a cold key (the coalescing costs next to nothing)."""
+    s3 = EmbeddedS3()
+    async with s3, FileManager(settings=Settings(endpoint_url=s3.endpoint_url)) as fm:
+        await fm.make_bucket("bench")
+        crowd, lone, heads = [], [], []
+        for r in range(rounds):
+            await fm.client.put("bench", f"k{r}", b"x")
+            await fm.client.put("bench", f"lone{r}", b"x")
+            before = s3.requests.get("HeadObject", 0)
+            start = time.perf_counter()
+            await asyncio.gather(*(fm.stat(f"s3://bench/k{r}") for _ in range(waiters)))
+            crowd.append(time.perf_counter() - start)
+            heads.append(s3.requests.get("HeadObject", 0) - before)
+            start = time.perf_counter()
+            await fm.stat(f"s3://bench/lone{r}")
+            lone.append(time.perf_counter() - start)
+    return {
+        "waiters": waiters,
+        "head_requests": max(heads),
+        "crowd_ms": statistics.median(crowd) * 1e3,
+        "lone_ms": statistics.median(lone) * 1e3,
+    }
+
+
 def main() -> dict[str, Any]:
     stat = asyncio.run(stat_costs())
+    flight = asyncio.run(single_flight())
     invalidate = {str(n): invalidate_cost(n) for n in SIZES}
     flatness = invalidate[str(SIZES[-1])] / invalidate[str(SIZES[0])]
-    result = {"stat": stat, "invalidate_key_us": invalidate, "invalidate_1e6_over_1e3": flatness}
+    result = {
+        "stat": stat,
+        "invalidate_key_us": invalidate,
+        "invalidate_1e6_over_1e3": flatness,
+        "single_flight": flight,
+    }
     lines = [
         "# Cache micro-benchmarks",
         "",
@@ -92,6 +124,10 @@ def main() -> dict[str, Any]:
             for n, us in invalidate.items()
         ),
         f"| invalidate_key cost 1e6 / 1e3 | {flatness:.2f} |",
+        f"| {flight['waiters']} concurrent stats of one cold key: HeadObject sent |"
+        f" {flight['head_requests']} |",
+        f"| ... their wall time against one lone stat | {flight['crowd_ms']:.1f} ms /"
+        f" {flight['lone_ms']:.1f} ms |",
     ]
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)

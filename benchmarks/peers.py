@@ -79,6 +79,16 @@ class Sample:
     wall: float
     cpu: float
     requests: dict[str, int]
+    server_cpu: float = 0.0
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 Step = Callable[[Context], Awaitable[None]]
@@ -512,13 +522,15 @@ def make_files(root: Path, count: int, size: int) -> None:
 async def measure(tool: Tool, step: str, ctx: Context) -> Sample:
     ctx.server.reset_requests()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = process_cpu(ctx.server.process.pid)
     wall, cpu = time.perf_counter(), time.process_time()
     await tool.steps[step](ctx)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    server_cpu = process_cpu(ctx.server.process.pid) - server_cpu
     if tool.subprocess_cpu:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
-    return Sample(wall, cpu, ctx.server.requests())
+    return Sample(wall, cpu, ctx.server.requests(), server_cpu)
 
 
 async def clean(ctx: Context) -> None:
@@ -606,6 +618,9 @@ def summarize(tools: list[Tool]) -> dict[str, Any]:
             rows.setdefault(key, {})[tool.name] = {
                 "wall_s": middle.wall,
                 "cpu_s": sorted(s.cpu for s in samples)[len(samples) // 2],
+                # the share of the step the server's core was busy: near 1.0, the server
+                # (not the tool) set the pace
+                "server_busy": middle.server_cpu / middle.wall if middle.wall else 0.0,
                 "requests": dict(sorted(middle.requests.items())),
                 "total_requests": sum(middle.requests.values()),
                 "runs": len(samples),
@@ -648,13 +663,19 @@ def markdown(rows: dict[str, Any], tools: list[Tool], header: list[str]) -> str:
             )
         lines.append("")
     lines += ["### Client CPU seconds (median) and requests by operation", ""]
-    lines += ["| workload / step | tool | CPU s | requests |", "|---|---|---|---|"]
+    lines += [
+        "| workload / step | tool | wall s | client CPU s | server busy | requests |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, row in rows.items():
         for name in names:
             if name in row:
                 r = row[name]
                 ops = ", ".join(f"{op} {n}" for op, n in r["requests"].items())
-                lines.append(f"| {key} | {name} | {r['cpu_s']:.2f} | {ops} |")
+                lines.append(
+                    f"| {key} | {name} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} |"
+                    f" {r['server_busy']:.0%} | {ops} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -754,8 +775,26 @@ def main(runs: int = 3, micro: dict[str, Any] | None = None) -> dict[str, Any]:
         + "\n"
     )
     chart(rows, tools, RESULTS / "peers.png")
+    update_readme(markdown(rows, tools, []).split("### Client CPU")[0].strip(), pinning, runs)
     print(text)
     return rows
+
+
+def update_readme(tables: str, pinning: str, runs: int) -> None:
+    """Put the latest tables between the README's bench markers."""
+    readme = Path(__file__).parent.parent / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        return
+    block = (
+        f"{start}\n_Latest `make bench`: median of {runs} interleaved runs, {pinning}; "
+        "wall seconds (requests counted by the server). Details, client CPU and server "
+        "load in `benchmarks/results/peers.md`; chart in `benchmarks/results/peers.png`._"
+        f"\n\n{tables}\n{end}"
+    )
+    head, rest = text.split(start, 1)
+    readme.write_text(head + block + rest.split(end, 1)[1])
 
 
 if __name__ == "__main__":

@@ -244,3 +244,24 @@ async def test_endpoint_resolution_hits_its_cache_once_per_bucket(
         await client.put(bucket, f"distinct/{i}", b"x")
         await client.head(bucket, f"distinct/{i}")
     assert calls == 0  # every one of the 40 requests was answered from the cache
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-21T10:00:00.000Z",
+        "2026-11-21T10:00:00Z",
+        "2026-11-21T10:00:00.123456+00:00",
+        "Sat, 21 Nov 2026 10:00:00 GMT",
+        "Mon, 02 Jan 2006 15:04:05 GMT",
+        "1700000000",
+        "1700000000.5",
+    ],
+)
+def test_fast_timestamp_parser_agrees_with_botocore(text: str) -> None:
+    from botocore.utils import parse_timestamp
+
+    from aios3fm._session import parse_timestamp as fast
+
+    assert fast(text) == parse_timestamp(text)
+    assert fast(text).utcoffset() is not None
