@@ -53,12 +53,14 @@ from ._models import (
 from ._objects import ObjectReader
 from ._ops import OperationHandle, OperationScheduler
 from ._path import S3Path
+from ._runner import run
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     # entry points
     "FileManager",
+    "run",
     "S3Path",
     "S3Client",
     "S3Cache",

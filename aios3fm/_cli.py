@@ -8,13 +8,12 @@ errors become one line on stderr and a documented exit code, never a traceback
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from ._exceptions import (
@@ -25,6 +24,7 @@ from ._exceptions import (
     UnsafeArchiveMember,
 )
 from ._redact import install_log_redaction
+from ._runner import run as run_async
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -327,19 +327,6 @@ def _inherit(args: argparse.Namespace) -> list[str]:
         )
         if on
     ]
-
-
-def run_async(main: Coroutine[Any, Any, int]) -> int:
-    """Run the command's coroutine, on uvloop when it is installed (less CPU per request)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    if sys.version_info < (3, 11):  # asyncio.Runner came with 3.11
-        uvloop.install()
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)
 
 
 def _fail(message: str, code: int) -> int:

@@ -158,7 +158,6 @@ def _cache_endpoints_per_bucket(client: Any) -> None:
     provider.resolve_endpoint = resolve_endpoint
 
 
-
 def _memoise_endpoints(client: Any) -> None:
     """Remember each (operation, bucket)'s resolved endpoint, skipping the per-request
     gathering of rule parameters (17 lookups and an event) once the answer is known.
@@ -172,9 +171,7 @@ def _memoise_endpoints(client: Any) -> None:
     construct = resolver.construct_endpoint
     memo: dict[tuple[str, object], Any] = {}
 
-    async def construct_endpoint(
-        operation_model: Any, call_args: Any, request_context: Any
-    ) -> Any:
+    async def construct_endpoint(operation_model: Any, call_args: Any, request_context: Any) -> Any:
         key = (operation_model.name, (call_args or {}).get("Bucket"))
         endpoint = memo.get(key)
         if endpoint is None:

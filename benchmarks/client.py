@@ -21,6 +21,7 @@ from typing import Any
 import aioboto3
 from botocore.config import Config
 
+import aios3fm
 from aios3fm import FileManager, Settings
 from aios3fm._server_process import server_process
 
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with server_process() as server:
         print(f"client benchmark: {pin(server)}", flush=True)
-        table = asyncio.run(run(server.endpoint_url, server.environ, args.requests, args.runs))
+        table = aios3fm.run(run(server.endpoint_url, server.environ, args.requests, args.runs))
     print(write(table, args.requests, args.runs))
     return table
 

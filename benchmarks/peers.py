@@ -32,6 +32,7 @@ from typing import Any
 
 import anyio
 
+import aios3fm
 from aios3fm import FileManager, Settings
 from aios3fm._server_process import ServerProcess, server_process
 
@@ -746,7 +747,7 @@ def main(runs: int = 3, micro: dict[str, Any] | None = None) -> dict[str, Any]:
     with server_process() as server:
         pinning = pin(server)
         print(f"peers benchmark: {pinning}", flush=True)
-        tools, skipped = asyncio.run(run_all(server, runs))
+        tools, skipped = aios3fm.run(run_all(server, runs))
     rows = summarize(tools)
     versions = {
         "aws cli": subprocess_version([str(BIN / "aws"), "--version"]),
