@@ -17,7 +17,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, OperationResult, TransientError
 
-from .conftest import BKT, LEDGER, body, put_objects, stored, u
+from .conftest import LEDGER, body, put_objects, stored, u
 
 N = 500
 RATES = [pytest.param(0.1, id="10pct"), pytest.param(0.3, id="30pct")]
@@ -56,6 +56,15 @@ def verified(count: int) -> None:
     LEDGER.objects_verified += count
 
 
+def assert_accounted(failed: set[str], there: dict[str, bytes], wanted: dict[str, bytes]) -> None:
+    """Each wanted object arrived byte-exact, or was reported failed: never both, never
+    neither."""
+    assert failed.isdisjoint(there)
+    assert failed | set(there) == set(wanted)
+    assert all(there[name] == wanted[name] for name in there)
+    verified(len(there))
+
+
 @pytest.mark.parametrize("rate", RATES)
 async def test_upload(s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: float) -> None:
     local = tmp_path / "src"
@@ -68,12 +77,8 @@ async def test_upload(s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: fl
     with faults(s3, rate):
         result = await rfm.copy(str(local), u("up/"))
     there = {k.removeprefix("up/src/"): v for k, v in (await stored(rfm, "up/")).items()}
-    failed = failed_sources(result, str(local) + "/")
-    assert failed.isdisjoint(there)
-    assert failed | set(there) == set(wanted)  # each file is up, or reported failed
-    assert all(there[name] == wanted[name] for name in there)
+    assert_accounted(failed_sources(result, str(local) + "/"), there, wanted)
     assert len(result.succeeded) == len(there)
-    verified(len(there))
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -83,12 +88,9 @@ async def test_copy(s3: EmbeddedS3, rfm: FileManager, rate: float) -> None:
     with faults(s3, rate):
         result = await rfm.copy(u("src/"), u("dst/"))
     there = {"src/" + k.removeprefix("dst/src/"): v for k, v in (await stored(rfm, "dst/")).items()}
-    failed = failed_sources(result, u())
-    assert failed.isdisjoint(there)
-    assert failed | set(there) == set(wanted)
-    assert all(there[key] == wanted[key] for key in there)
+    assert_accounted(failed_sources(result, u()), there, wanted)
     assert await stored(rfm, "src/") == wanted  # the sources are untouched
-    verified(len(there) + N)
+    verified(N)
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -147,11 +149,7 @@ async def test_archive_create(
             assert await stored(rfm, "arch/") == {}
             return
     members = await archive_members(rfm, archive, tmp_path)
-    failed = failed_sources(result, u())
-    assert failed.isdisjoint(members)
-    assert failed | set(members) == set(wanted)  # left out exactly when reported
-    assert all(members[key] == wanted[key] for key in members)
-    verified(len(members))
+    assert_accounted(failed_sources(result, u()), members, wanted)  # left out when reported
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -169,9 +167,4 @@ async def test_archive_extract(
             assert await stored(rfm, "out/") == {}
             return
     there = {k.removeprefix("out/"): v for k, v in (await stored(rfm, "out/")).items()}
-    failed = failed_sources(result, f"{archive}:")
-    assert failed.isdisjoint(there)
-    assert failed | set(there) == set(wanted)
-    assert all(there[key] == wanted[key] for key in there)
-    assert BKT in archive
-    verified(len(there))
+    assert_accounted(failed_sources(result, f"{archive}:"), there, wanted)
