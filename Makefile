@@ -1,4 +1,6 @@
-# Every target bootstraps itself: .venv is created and the package installed on first use.
+# Every target bootstraps itself: .venv (the development environment, an editable
+# install with the test and dev extras) is created on first use. `make test` runs the
+# suite against the built wheel, installed into a fresh .venv-test (scripts/test.sh).
 .PHONY: install demo test lint pytest bench clean
 
 install:
@@ -20,4 +22,5 @@ bench: install
 	.venv/bin/python -m benchmarks
 
 clean:
-	rm -rf .venv .mypy_cache .pytest_cache .ruff_cache build *.egg-info
+	rm -rf .venv .venv-test .venv-core dist .mypy_cache .pytest_cache .ruff_cache build \
+		src/*.egg-info

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aios3fm._server_process import server_process as start_server
+from aios3fm._server import server_process as start_server
 
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, S3Client
 
-from .conftest import reset_counts
+from .conftest import reset_counts, wait_until
 
 ODD_KEYS = [
     "with space.txt",
@@ -192,11 +192,15 @@ async def test_requests_in_flight_reach_but_never_pass_concurrency(
     async with FileManager(endpoint_url=s3.endpoint_url, concurrency=concurrency) as fm:
         await fm.make_bucket("pool")
         await fm.client.put("pool", "k", b"x")
-        s3.latency = 0.2
         reset_counts(fm.client, s3)
+        held = s3.hold("HeadObject", count=3 * concurrency)
         async with anyio.create_task_group() as tg:
             for _ in range(3 * concurrency):
                 tg.start_soon(fm.client.head, "pool", "k")
+            await wait_until(lambda: held.arrived == concurrency)  # the pool is full ...
+            await anyio.sleep(0.05)  # ... and stays so: nothing more is sent meanwhile
+            assert held.arrived == concurrency
+            held.release()
         assert s3.peak_in_flight == concurrency
         assert s3.requests == {"HeadObject": 3 * concurrency}
         assert f"concurrency={concurrency}" in repr(fm)
@@ -210,7 +214,7 @@ def test_endpoint_parameters_dropped_for_caching_are_read_by_no_rule() -> None:
 
     import botocore
 
-    from aios3fm._session import UNUSED_ENDPOINT_PARAMETERS
+    from aios3fm._s3._session import UNUSED_ENDPOINT_PARAMETERS
 
     data = Path(botocore.__file__).parent / "data" / "s3"
     rulesets = list(data.glob("*/endpoint-rule-set-1.json*"))
@@ -228,7 +232,7 @@ def test_endpoint_parameters_dropped_for_caching_are_read_by_no_rule() -> None:
 async def test_endpoint_resolution_hits_its_cache_once_per_bucket(
     client: S3Client, bucket: str
 ) -> None:
-    provider = client._client._ruleset_resolver._provider
+    provider = client._transport._client._ruleset_resolver._provider
     for i in range(20):
         await client.put(bucket, f"distinct/{i}", b"x")
     resolve = provider.ruleset.evaluate
@@ -261,7 +265,7 @@ async def test_endpoint_resolution_hits_its_cache_once_per_bucket(
 def test_fast_timestamp_parser_agrees_with_botocore(text: str) -> None:
     from botocore.utils import parse_timestamp
 
-    from aios3fm._session import parse_timestamp as fast
+    from aios3fm._s3._session import parse_timestamp as fast
 
     assert fast(text) == parse_timestamp(text)
     assert fast(text).utcoffset() is not None

@@ -1,0 +1,141 @@
+"""Run: what every operation keeps while it works, and the OperationResult it ends with.
+
+Per-item results, progress (throttled to ~20 calls a second), the OperationHandle of a
+background operation (``fm.submit``) and its cancel scope, and the API calls made since
+the operation began. The scheduler (copy, move, delete) and the archive operations are
+both built on it, so results, progress and cancellation behave alike everywhere.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import anyio
+
+from .._models import ItemResult, ItemStatus, OperationResult, Progress
+
+__all__ = ["OperationHandle", "ProgressCallback", "Run", "current_handle"]
+
+ProgressCallback = Callable[[Progress], None]
+_PROGRESS_INTERVAL = 0.05  # at most ~20 progress calls a second
+
+
+class OperationHandle:
+    """A background operation from ``fm.submit(...)``: ``await handle`` for its
+    OperationResult, ``handle.cancel()`` to stop it, ``handle.progress`` to watch it."""
+
+    def __init__(self) -> None:
+        self.progress = Progress()
+        self._scope: anyio.CancelScope | None = None
+        self._cancelled = False
+        self.task: object = None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _attach(self, scope: anyio.CancelScope) -> None:
+        self._scope = scope
+        if self._cancelled:
+            scope.cancel()
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self.task.__await__()  # type: ignore[attr-defined]
+
+
+current_handle: contextvars.ContextVar[OperationHandle | None] = contextvars.ContextVar(
+    "aios3fm_operation_handle", default=None
+)
+
+
+class Run:
+    """One operation in progress. ``calls`` is the client's live API-call counter; the
+    result reports what it gained while the operation ran."""
+
+    def __init__(
+        self,
+        operation: str,
+        calls: Counter[str],
+        *,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.operation = operation
+        self.dry_run = dry_run
+        self.handle = current_handle.get()
+        self.results: dict[ItemStatus, list[ItemResult]] = defaultdict(list)
+        self.progress = Progress()
+        self.cancelled = False
+        self._on_progress = progress
+        self._last_report = 0.0
+        self._calls = calls
+        self._calls_before = Counter(calls)
+        self._started = time.monotonic()
+
+    def __repr__(self) -> str:
+        counts = {status: len(items) for status, items in self.results.items()}
+        return f"<Run {self.operation} {counts}>"
+
+    @property
+    def failures(self) -> int:
+        return len(self.results["failed"])
+
+    def record(self, result: ItemResult) -> None:
+        self.results[result.status].append(result)
+        done = result.status in ("done", "planned")
+        self.progress = replace(
+            self.progress,
+            objects_done=self.progress.objects_done + (result.status != "failed"),
+            bytes_done=self.progress.bytes_done + (result.size if done else 0),
+            failed=self.progress.failed + (result.status == "failed"),
+        )
+        self.report()
+
+    def totals(self, objects: int, size: int) -> None:
+        """Every source is expanded: the totals are known from now on."""
+        self.progress = replace(self.progress, objects_total=objects, bytes_total=size)
+        self.report()
+
+    def report(self, *, final: bool = False) -> None:
+        if self.handle is not None:
+            self.handle.progress = self.progress
+        now = time.monotonic()
+        if self._on_progress is not None and (
+            final or now - self._last_report >= _PROGRESS_INTERVAL
+        ):
+            self._last_report = now
+            self._on_progress(self.progress)
+
+    @contextmanager
+    def cancellable(self) -> Iterator[anyio.CancelScope]:
+        """The scope ``handle.cancel()`` cancels; a cancellation that ends it is caught
+        and remembered (``cancelled``), so the operation still returns its result."""
+        with anyio.CancelScope() as scope:
+            if self.handle is not None:
+                self.handle._attach(scope)
+            yield scope
+        self.cancelled = self.cancelled or scope.cancelled_caught
+
+    def result(self) -> OperationResult:
+        self.report(final=True)
+        calls = Counter(self._calls)
+        calls.subtract(self._calls_before)
+        done = self.results["done"]
+        return OperationResult(
+            operation=self.operation,
+            succeeded=tuple(done),
+            skipped=tuple(self.results["skipped"]),
+            failed=tuple(self.results["failed"]),
+            planned=tuple(self.results["planned"]),
+            bytes=sum(r.size for r in done),
+            duration=time.monotonic() - self._started,
+            api_calls={k: v for k, v in sorted(calls.items()) if v},
+            cancelled=self.cancelled,
+            dry_run=self.dry_run,
+        )

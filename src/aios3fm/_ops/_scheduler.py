@@ -1,0 +1,319 @@
+"""OperationScheduler: copy, move and delete of many objects, concurrently, item by item.
+
+A producer expands the sources into a bounded queue (so memory stays flat and work starts
+after the first listing page); ``concurrency`` workers take items from it, a sliding
+window rather than lockstep batches, and every request they make passes through the
+client's one semaphore. Deletes go in DeleteObjects batches of 1000 per bucket. A move
+deletes a source only after its copy was verified (size, and MD5/ETag where S3 gives one).
+Each completed item emits a change event; the operation returns once they are applied.
+Cancelling (``handle.cancel()``) stops new work, lets cleanup run shielded, and returns a
+result of what completed; sources whose copy finished but whose deletion did not start
+stay where they are.
+
+This is the one copy and move path: bulk operations, ``rename`` and single files placed
+at an exact name (a Source with a ``name``) all go through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import anyio.abc
+import anyio.to_thread
+
+from .._cache import BatchedInvalidator, S3Cache, dir_form
+from .._events import ChangeEvent
+from .._exceptions import S3Error, already_exists
+from .._location import S3Location, parse_location
+from .._models import ItemResult, ObjectInfo, OperationResult
+from .._s3 import S3Client
+from .._tasks import task_group
+from ._plan import Item, Location, Missing, Refused, Source, expand
+from ._run import ProgressCallback, Run
+from ._transfer import Written, md5_of, plain_md5, transfer
+
+__all__ = ["Conflict", "OperationKind", "OperationScheduler"]
+
+Conflict = Literal["overwrite", "skip", "error"]
+OperationKind = Literal["copy", "move", "delete"]
+_DELETE_BATCH = 1000
+
+
+def _text(location: Location | None) -> str | None:
+    return None if location is None else str(location)
+
+
+class _Job:
+    """What one scheduler run keeps beside its Run."""
+
+    def __init__(self, kind: OperationKind, conflict: Conflict, run: Run) -> None:
+        self.kind = kind
+        self.conflict = conflict
+        self.run = run
+        self.seen_objects = 0
+        self.seen_bytes = 0
+        self.local_dirs: list[Path] = []
+        self.existing: dict[str, ObjectInfo] | None = None
+        """The objects under an S3 destination when the run began (conflict checks only)."""
+
+
+class _DeleteBatches:
+    """Collects S3 keys per bucket and deletes them 1000 at a time."""
+
+    def __init__(self, scheduler: OperationScheduler, job: _Job) -> None:
+        self._scheduler = scheduler
+        self._job = job
+        self._pending: dict[str, list[tuple[str, ItemResult]]] = defaultdict(list)
+
+    def add(self, tg: anyio.abc.TaskGroup, bucket: str, key: str, result: ItemResult) -> None:
+        batch = self._pending[bucket]
+        batch.append((key, result))
+        if len(batch) >= _DELETE_BATCH:
+            self._pending[bucket] = []
+            tg.start_soon(self._delete, bucket, batch)
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, defaultdict(list)
+        async with task_group() as tg:
+            for bucket, batch in pending.items():
+                if batch:
+                    tg.start_soon(self._delete, bucket, batch)
+
+    async def _delete(self, bucket: str, batch: list[tuple[str, ItemResult]]) -> None:
+        keys = [key for key, _ in batch]
+        run = self._job.run
+        try:
+            outcome = await self._scheduler.client.delete_many(bucket, keys)
+        except Exception as failure:
+            for _, result in batch:
+                reported: BaseException = failure
+                if self._job.kind == "move":  # say that the copy is there and sound
+                    reported = S3Error(
+                        f"{result.source}: copied and verified to {result.destination}, "
+                        f"but deleting the source failed: {failure}",
+                        code=getattr(failure, "code", None) or "DeleteFailed",
+                        operation="DeleteObjects",
+                        location=result.source,
+                    )
+                    reported.__cause__ = failure
+                run.record(replace(result, status="failed", error=reported))
+            return
+        errors = {e.key: e for e in outcome.errors}
+        self._scheduler.invalidator.emit(ChangeEvent(bucket, deleted=outcome.deleted))
+        for key, result in batch:
+            error = errors.get(key)
+            if error is None:
+                run.record(result)
+            else:
+                exc = S3Error(
+                    f"s3://{bucket}/{key}: {error.code}: {error.message}",
+                    code=error.code,
+                    operation="DeleteObjects",
+                    location=f"s3://{bucket}/{key}",
+                )
+                run.record(replace(result, status="failed", error=exc))
+
+
+class OperationScheduler:
+    """Runs copy, move and delete for one FileManager (``fm.scheduler``)."""
+
+    def __init__(self, client: S3Client, cache: S3Cache, invalidator: BatchedInvalidator) -> None:
+        self.client = client
+        self.cache = cache
+        self.invalidator = invalidator
+
+    def __repr__(self) -> str:
+        return f"<OperationScheduler concurrency={self.client.settings.concurrency}>"
+
+    async def run(
+        self,
+        kind: OperationKind,
+        sources: Sequence[Source],
+        destination: str | None,
+        *,
+        conflict: Conflict = "overwrite",
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> OperationResult:
+        """Act on every item the sources expand to, placing each inside ``destination``
+        (a directory) under its own name or the name its Source gives."""
+        if conflict not in ("overwrite", "skip", "error"):
+            raise ValueError(f"conflict must be 'overwrite', 'skip' or 'error', not {conflict!r}")
+        target = parse_location(destination) if destination is not None else None
+        job = _Job(kind, conflict, Run(kind, self.client.api_calls, dry_run=dry_run,
+                                       progress=progress))  # fmt: skip
+        deletes = _DeleteBatches(self, job)
+        try:
+            with job.run.cancellable():
+                if conflict != "overwrite" and isinstance(target, S3Location) and target.bucket:
+                    await self._scan_destination(job, target, sources)
+                send, receive = anyio.create_memory_object_stream[Item | Missing | Refused](1000)
+                async with task_group() as tg:
+                    tg.start_soon(self._produce, send, sources, target, job)
+                    async with receive:
+                        for _ in range(self.client.settings.concurrency):
+                            tg.start_soon(self._work, receive.clone(), job, deletes, tg)
+                await deletes.flush()
+                await self._remove_local_dirs(job)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.invalidator.flush()
+        return job.run.result()
+
+    async def _scan_destination(
+        self, job: _Job, target: S3Location, sources: Sequence[Source]
+    ) -> None:
+        """One recursive listing answers every existence check of the run; kept for the
+        run, since this run's own writes invalidate the cached listings. Sources that are
+        known files (one item each) are checked one by one instead."""
+        if all(s.info is not None and not s.info.is_dir for s in sources):
+            return
+        tree = await self.cache.scan_tree(target.bucket, dir_form(target.key))
+        job.existing = {i.key: i for infos in tree.files.values() for i in infos}
+
+    async def _produce(
+        self,
+        send: anyio.abc.ObjectSendStream[Item | Missing | Refused],
+        sources: Sequence[Source],
+        target: Location | None,
+        job: _Job,
+    ) -> None:
+        async with send:
+            for source in sources:
+                location = parse_location(source.location)
+                if (
+                    isinstance(location, Path)
+                    and job.kind != "copy"
+                    and await anyio.Path(location).is_dir()
+                ):
+                    job.local_dirs.append(location)
+            async for item in expand(self.client, sources, target):
+                if isinstance(item, Item):
+                    job.seen_objects += 1
+                    job.seen_bytes += item.size
+                await send.send(item)
+        job.run.totals(job.seen_objects, job.seen_bytes)
+
+    async def _work(
+        self,
+        receive: anyio.abc.ObjectReceiveStream[Item | Missing | Refused],
+        job: _Job,
+        deletes: _DeleteBatches,
+        tg: anyio.abc.TaskGroup,
+    ) -> None:
+        run = job.run
+        async with receive:
+            async for item in receive:
+                if isinstance(item, Missing):
+                    error = FileNotFoundError(f"{item.source}: no such file or directory")
+                    run.record(ItemResult(item.source, None, "failed", error=error))
+                    continue
+                if isinstance(item, Refused):
+                    run.record(ItemResult(item.source, None, "failed", error=item.error))
+                    continue
+                try:
+                    await self._one(item, job, deletes, tg)
+                except Exception as exc:  # one bad item never stops the others
+                    run.record(
+                        ItemResult(
+                            str(item.source), _text(item.destination), "failed", item.size, exc
+                        )
+                    )
+
+    async def _one(
+        self, item: Item, job: _Job, deletes: _DeleteBatches, tg: anyio.abc.TaskGroup
+    ) -> None:
+        source, target = item.source, item.destination
+        run = job.run
+        result = ItemResult(str(source), _text(target), "done", item.size)
+        checks = not item.is_dir and job.conflict != "overwrite"
+        already_there = False
+        if checks and target is not None and await self._exists(target, job):
+            finishing = job.kind == "move" and job.conflict == "skip"
+            if finishing and await self._identical(item, target, job):
+                # an earlier, interrupted run copied it: finishing the move is safe
+                already_there = True
+                result = replace(result, reason="destination already held an identical copy")
+            elif job.conflict == "skip":
+                run.record(replace(result, status="skipped", reason="destination exists"))
+                return
+            else:
+                raise already_exists(target, job.kind, "destination exists")
+        if run.dry_run:
+            run.record(replace(result, status="planned"))
+            return
+        if target is not None and not already_there:
+            written = await transfer(self.client, item)
+            if isinstance(target, S3Location):
+                self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
+            if job.kind == "copy":
+                run.record(result)
+                return
+            _verify(item, written)
+        # a move whose copy is verified, or a delete: the source goes
+        if isinstance(source, S3Location):
+            deletes.add(tg, source.bucket, source.key, result)
+        else:
+            if not item.is_dir:
+                await anyio.Path(source).unlink()
+            run.record(result)
+
+    async def _existing(self, target: S3Location, job: _Job) -> ObjectInfo | None:
+        if job.existing is not None:
+            return job.existing.get(target.key)
+        return await self.cache.file(target.bucket, target.key)
+
+    async def _exists(self, target: Location, job: _Job) -> bool:
+        if isinstance(target, Path):
+            return await anyio.Path(target).exists()
+        return await self._existing(target, job) is not None
+
+    async def _identical(self, item: Item, target: Location, job: _Job) -> bool:
+        """Whether ``target`` holds the same bytes as the item's source, by size and MD5 (a
+        single-part ETag is one). Unknown, as with a multipart ETag, counts as different."""
+        source_md5 = plain_md5(item.etag)
+        if isinstance(target, S3Location):
+            info = await self._existing(target, job)
+            target_md5 = plain_md5(info.etag) if info is not None else None
+            if info is None or info.size != item.size or target_md5 is None:
+                return False
+        else:
+            if (await anyio.Path(target).stat()).st_size != item.size:
+                return False
+            target_md5 = await anyio.to_thread.run_sync(md5_of, target)
+        if source_md5 is None and isinstance(item.source, Path):
+            source_md5 = await anyio.to_thread.run_sync(md5_of, item.source)
+        return source_md5 is not None and source_md5 == target_md5
+
+    async def _remove_local_dirs(self, job: _Job) -> None:
+        """After a move or delete of local directories, remove the emptied folders."""
+        for root in job.local_dirs:
+            if not job.run.dry_run and not job.run.failures:
+                await anyio.to_thread.run_sync(_remove_empty_tree, root)
+
+
+def _verify(item: Item, written: Written) -> None:
+    if item.is_dir:
+        return
+    expected_md5 = plain_md5(item.etag)
+    if written.size != item.size or (expected_md5 and written.md5 and written.md5 != expected_md5):
+        raise S3Error(
+            f"{item.source}: the copy does not match the source (size or checksum); "
+            "the source is kept",
+            code="VerifyFailed",
+            operation="move",
+            location=str(item.source),
+        )
+
+
+def _remove_empty_tree(root: Path) -> None:
+    for directory, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+        with contextlib.suppress(OSError):  # not empty: something in it was kept
+            os.rmdir(directory)

@@ -1,0 +1,279 @@
+"""S3Client: one method per S3 operation, on a Transport (the one place requests are sent).
+
+Locations are given as ``bucket`` and ``key`` strings; keys keep every byte given. Answers
+come back as aios3fm's frozen values (``_responses`` reads botocore's dicts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .._config import Settings
+from .._exceptions import S3Error
+from .._models import BucketInfo, DeleteError, DeleteResult, DirListing, ObjectInfo, PutResult
+from .._tasks import task_group
+from . import _multipart
+from ._responses import (
+    ObjectReader,
+    dir_listing,
+    dir_probe,
+    head_info,
+    object_info,
+    range_header,
+    strip_etag,
+    timestamp,
+)
+from ._transport import Transport
+
+__all__ = ["S3Client"]
+
+_DEFAULT_REGION = "us-east-1"  # where CreateBucket needs no LocationConstraint
+_DELETE_BATCH = 1000
+
+
+def _location(bucket: str | None, key: str | None = None) -> str:
+    if not bucket:
+        return "s3://"
+    return f"s3://{bucket}/{key or ''}"
+
+
+class S3Client:
+    """Async S3 over one aiobotocore client; use as ``async with S3Client(settings) as c``.
+
+    ``api_calls`` counts API calls by operation name (once per call, whatever was retried)
+    and ``requests_sent`` the HTTP requests they sent, retries included.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._transport = Transport(self.settings)
+
+    def __repr__(self) -> str:
+        state = "open" if self._transport.is_open else "closed"
+        endpoint = self.settings.endpoint_url or "aws"
+        return (
+            f"<S3Client {state} endpoint={endpoint} concurrency={self.settings.concurrency} "
+            f"api_calls={sum(self.api_calls.values())}>"
+        )
+
+    @property
+    def api_calls(self) -> Counter[str]:
+        return self._transport.api_calls
+
+    @property
+    def requests_sent(self) -> Counter[str]:
+        return self._transport.requests_sent
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def open(self) -> S3Client:
+        await self._transport.open()
+        return self
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> S3Client:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def call(self, operation: str, location: str, **params: Any) -> Any:
+        """Any S3 API call by its name (``"PutObjectTagging"``, ...), with botocore's
+        parameters: counted, limited, retried and translated like every other call."""
+        return await self._transport.call(operation, location, **params)
+
+    def translate(self, exc: BaseException, operation: str, location: str) -> S3Error:
+        """The aios3fm exception for a botocore/aiohttp error (the caller raises it ``from``)."""
+        return self._transport.translate(exc, operation, location)
+
+    # -- buckets ------------------------------------------------------------------------
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        response = await self.call("ListBuckets", "s3://")
+        return [
+            BucketInfo(b["Name"], timestamp(b.get("CreationDate"))) for b in response["Buckets"]
+        ]
+
+    async def make_bucket(self, bucket: str, *, region: str | None = None) -> None:
+        params: dict[str, Any] = {"Bucket": bucket}
+        wanted = region or self._transport.region
+        if wanted and wanted != _DEFAULT_REGION:
+            params["CreateBucketConfiguration"] = {"LocationConstraint": wanted}
+        await self.call("CreateBucket", _location(bucket), **params)
+
+    async def remove_bucket(self, bucket: str) -> None:
+        await self.call("DeleteBucket", _location(bucket), Bucket=bucket)
+
+    async def head_bucket(self, bucket: str) -> None:
+        await self.call("HeadBucket", _location(bucket), Bucket=bucket)
+
+    # -- listings -----------------------------------------------------------------------
+
+    async def _pages(
+        self, bucket: str, prefix: str, *, delimiter: str | None = None,
+        max_keys: int | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:  # fmt: skip
+        """ListObjectsV2 pages, one API call each, following continuation tokens."""
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if max_keys:
+            params["MaxKeys"] = max_keys
+        location = _location(bucket, prefix)
+        while True:
+            page = await self.call("ListObjectsV2", location, **params)
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token or max_keys:
+                return
+            params["ContinuationToken"] = token
+
+    async def list_dir(self, bucket: str, prefix: str = "") -> DirListing:
+        """Everything directly under ``prefix`` (``""`` or ending in ``/``), all pages."""
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        pages = [page async for page in self._pages(bucket, prefix, delimiter="/")]
+        return dir_listing(bucket, prefix, pages)
+
+    async def probe_dir(self, bucket: str, prefix: str) -> ObjectInfo | None:
+        """The directory ``prefix`` (ending in ``/``) by one ``MaxKeys=1`` listing: its
+        marker, a plain directory, or None when nothing lives under it."""
+        page = await anext(self._pages(bucket, prefix, delimiter="/", max_keys=1))
+        return dir_probe(bucket, prefix, page)
+
+    async def list_tree(self, bucket: str, prefix: str = "") -> AsyncIterator[list[ObjectInfo]]:
+        """Every object under ``prefix`` (markers included), one list per page as it arrives."""
+        async for page in self._pages(bucket, prefix):
+            yield [object_info(bucket, obj) for obj in page.get("Contents", ())]
+
+    # -- objects ------------------------------------------------------------------------
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        response = await self.call("HeadObject", _location(bucket, key), Bucket=bucket, Key=key)
+        return head_info(bucket, key, response)
+
+    @asynccontextmanager
+    async def get(
+        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None
+    ) -> AsyncIterator[ObjectReader]:
+        """Stream an object, or the slice ``[start:end]`` of it; the request holds one of
+        the client's slots until the block exits."""
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        byte_range = range_header(start, end)
+        if byte_range:
+            params["Range"] = byte_range
+        location = _location(bucket, key)
+
+        def translate(exc: BaseException) -> S3Error:
+            return self._transport.translate(exc, "GetObject", location)
+
+        async with self._transport.stream("GetObject", location, **params) as response:
+            yield ObjectReader(head_info(bucket, key, response), response["Body"], translate)
+
+    async def get_bytes(
+        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None
+    ) -> bytes:
+        """The whole object, or the slice ``[start:end]`` of it (no call for an empty slice)."""
+        if start is not None and end is not None and 0 <= end <= start:
+            return b""
+        async with self.get(bucket, key, start=start, end=end) as reader:
+            return await reader.read()
+
+    async def put(
+        self, bucket: str, key: str, body: bytes | bytearray | memoryview | AsyncIterator[bytes],
+        *, content_type: str | None = None, size_hint: int | None = None,
+    ) -> PutResult:  # fmt: skip
+        """Write an object from bytes or an async iterator of chunks; multipart above
+        ``settings.multipart_threshold`` (parts concurrent, aborted on any failure)."""
+        extra = {"ContentType": content_type} if content_type else {}
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            data = bytes(body)
+            if len(data) > self.settings.multipart_threshold:
+                return await _multipart.upload_bytes(self._transport, bucket, key, data, extra)
+            return await _multipart.put_object(self._transport, bucket, key, data, extra)
+        return await _multipart.upload_stream(self._transport, bucket, key, body, extra, size_hint)
+
+    async def copy(
+        self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
+        *, size: int | None = None,
+    ) -> PutResult:  # fmt: skip
+        """Server-side copy; multipart (UploadPartCopy) above ``settings.copy_threshold``.
+
+        Pass ``size`` when known (from a listing): without it a HEAD decides the method.
+        """
+        if size is None:
+            size = (await self.head(src_bucket, src_key)).size
+        if size > self.settings.copy_threshold:
+            return await _multipart.copy_multipart(
+                self._transport, src_bucket, src_key, dst_bucket, dst_key
+            )
+        response = await self.call(
+            "CopyObject", _location(dst_bucket, dst_key), Bucket=dst_bucket, Key=dst_key,
+            CopySource={"Bucket": src_bucket, "Key": src_key},
+        )  # fmt: skip
+        etag = strip_etag(response.get("CopyObjectResult", {}).get("ETag")) or ""
+        return PutResult(dst_bucket, dst_key, size, etag)
+
+    async def delete(self, bucket: str, key: str) -> None:
+        await self.call("DeleteObject", _location(bucket, key), Bucket=bucket, Key=key)
+
+    async def delete_many(self, bucket: str, keys: Iterable[str]) -> DeleteResult:
+        """DeleteObjects in batches of 1000, batches concurrent; every per-key error is
+        reported in the result, none raised. A missing key counts as deleted (as in S3)."""
+        ordered = list(dict.fromkeys(keys))
+        batches = [ordered[i : i + _DELETE_BATCH] for i in range(0, len(ordered), _DELETE_BATCH)]
+        errors: list[DeleteError] = []
+
+        async def run(batch: Sequence[str]) -> None:
+            response = await self.call(
+                "DeleteObjects", _location(bucket), Bucket=bucket,
+                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+            )  # fmt: skip
+            errors.extend(
+                DeleteError(e.get("Key", ""), e.get("Code", ""), e.get("Message", ""))
+                for e in response.get("Errors", ())
+            )
+
+        async with task_group() as tg:
+            for batch in batches:
+                tg.start_soon(run, batch)
+        failed = {e.key for e in errors}
+        deleted = tuple(k for k in ordered if k not in failed)
+        by_key = {e.key: e for e in errors}
+        return DeleteResult(bucket, deleted, tuple(by_key[k] for k in ordered if k in by_key))
+
+    # -- multipart, for callers that drive the parts themselves ---------------------------
+
+    async def create_multipart(
+        self, bucket: str, key: str, *, content_type: str | None = None
+    ) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        return await _multipart.create(self._transport, bucket, key, extra)
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes
+    ) -> str:
+        return await _multipart.upload_part(
+            self._transport, bucket, key, upload_id, part_number, data
+        )
+
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, etags: Sequence[str]
+    ) -> str:
+        """Complete with part ``i + 1`` having ``etags[i]``; returns the object's ETag."""
+        return await _multipart.complete(self._transport, bucket, key, upload_id, etags)
+
+    async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        await _multipart.abort(self._transport, bucket, key, upload_id)
+
+    async def list_multipart_uploads(self, bucket: str, prefix: str = "") -> list[tuple[str, str]]:
+        """``(key, upload_id)`` of the uploads begun and neither completed nor aborted."""
+        response = await self.call(
+            "ListMultipartUploads", _location(bucket, prefix), Bucket=bucket, Prefix=prefix
+        )
+        return [(u["Key"], u["UploadId"]) for u in response.get("Uploads", ())]

@@ -1,0 +1,187 @@
+"""Transport: the only code that sends requests through aiobotocore.
+
+One long-lived aiobotocore client (one connection pool sized to ``concurrency``), one
+semaphore that every request passes through (multipart parts included, so limits never
+multiply), counters of API calls and of HTTP requests sent, the one retry loop, and the
+single place where botocore and aiohttp errors become aios3fm exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import aiohttp
+import anyio
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
+)
+
+from .._config import Settings
+from .._exceptions import (
+    AccessDeniedError,
+    InvalidLocationError,
+    S3Error,
+    TransientError,
+    error_class_for,
+    redact,
+)
+from ._session import open_botocore_client
+
+__all__ = ["Transport"]
+
+_TRANSIENT = (HTTPClientError, BotocoreConnectionError, aiohttp.ClientError, OSError,
+              asyncio.TimeoutError)  # fmt: skip
+
+
+class Transport:
+    """Requests of one S3Client: ``await call(...)`` or ``async with stream(...)``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.api_calls: Counter[str] = Counter()
+        self.requests_sent: Counter[str] = Counter()
+        self._slots = anyio.Semaphore(settings.concurrency)
+        self._stack: AsyncExitStack | None = None
+        self._client: Any = None
+        self._secrets: tuple[str | None, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    @property
+    def region(self) -> str | None:
+        return None if self._client is None else str(self._client.meta.region_name)
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        stack = AsyncExitStack()
+        try:
+            self._client, self._secrets = await open_botocore_client(self.settings, stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self._client.meta.events.register("before-send.s3", self._count_request)
+
+    async def close(self) -> None:
+        stack, self._stack, self._client = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+    def _count_request(self, event_name: str, **kwargs: Any) -> None:
+        self.requests_sent[event_name.rsplit(".", 1)[-1]] += 1
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def translate(self, exc: BaseException, operation: str, location: str) -> S3Error:
+        """The aios3fm exception for a botocore/aiohttp error (the caller raises it ``from``)."""
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            text = error.get("Message") or ""
+            cls = error_class_for(code or None, status)
+            message = f"{location}: {code or status}{': ' + text if text else ''} ({operation})"
+            return cls(
+                redact(message, self._secrets),
+                code=code or None, operation=operation, location=location, status=status,
+            )  # fmt: skip
+        if isinstance(exc, NoCredentialsError):
+            return AccessDeniedError(
+                f"{location}: no AWS credentials found ({operation})",
+                code="NoCredentials", operation=operation, location=location,
+            )  # fmt: skip
+        name = type(exc).__name__
+        detail = redact(str(exc), self._secrets)
+        if isinstance(exc, _TRANSIENT):
+            return TransientError(
+                f"{location}: {name}: {detail} ({operation})",
+                code=name, operation=operation, location=location,
+            )  # fmt: skip
+        return S3Error(f"{location}: {name}: {detail} ({operation})", operation=operation,
+                       location=location)  # fmt: skip
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def call(self, operation: str, location: str, **params: Any) -> Any:
+        """One API call under the concurrency limit: counted once, translated, retried."""
+        return await self._send(operation, location, params, keep_slot=False)
+
+    @asynccontextmanager
+    async def stream(self, operation: str, location: str, **params: Any) -> AsyncIterator[Any]:
+        """An API call whose answer has a body to stream: it keeps its slot (and its
+        connection) until the block exits, and the body is closed then."""
+        response = await self._send(operation, location, params, keep_slot=True)
+        try:
+            yield response
+        finally:
+            response["Body"].close()
+            self._slots.release()
+
+    async def _send(
+        self, operation: str, location: str, params: Mapping[str, Any], *, keep_slot: bool
+    ) -> Any:
+        """The one retry loop: transient errors (5xx, SlowDown, throttling, dropped
+        connections, timeouts) are tried again with full-jitter exponential backoff,
+        ``max_attempts`` tries within ``retry_deadline`` seconds, waiting outside the slot
+        so that a waiting retry holds no request. botocore itself makes one attempt."""
+        if self._client is None:
+            raise RuntimeError("S3Client is not open; use 'async with S3Client(...)'")
+        self.api_calls[operation] += 1
+        s = self.settings
+        deadline = time.monotonic() + s.retry_deadline
+        attempt = 0
+        while True:
+            await self._slots.acquire()
+            try:
+                response = await self._invoke(operation, location, params)
+            except TransientError:
+                self._slots.release()
+                attempt += 1
+                delay = random.uniform(0, min(s.retry_max_delay, s.retry_base_delay * 2**attempt))
+                if attempt >= s.max_attempts or time.monotonic() + delay > deadline:
+                    raise
+            except BaseException:
+                self._slots.release()
+                raise
+            else:
+                if not keep_slot:
+                    self._slots.release()
+                return response
+            await anyio.sleep(delay)
+
+    async def _invoke(self, operation: str, location: str, params: Mapping[str, Any]) -> Any:
+        method = getattr(self._client, _snake(operation))
+        try:
+            return await method(**params)
+        except ParamValidationError as exc:
+            raise InvalidLocationError(f"{location}: {exc}") from exc
+        except (BotoCoreError, ClientError, aiohttp.ClientError, OSError) as exc:
+            raise self.translate(exc, operation, location) from exc
+
+
+_SNAKE_CACHE: dict[str, str] = {}
+
+
+def _snake(operation: str) -> str:
+    name = _SNAKE_CACHE.get(operation)
+    if name is None:
+        from botocore import xform_name
+
+        name = _SNAKE_CACHE[operation] = xform_name(operation)
+    return name

@@ -1,0 +1,544 @@
+"""A WSGI middleware for moto's S3: counts requests by S3 operation, adds latency, injects faults.
+
+It sits between werkzeug's HTTP server and moto, so everything it does is seen by the
+client as real HTTP: a 503 SlowDown with its XML body, a connection reset mid-request,
+a per-key error inside a DeleteObjects response. Nothing here imports moto.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from ._classify import classify
+
+__all__ = ["CONTROL_PATH", "DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "Hold", "S3Middleware"]
+
+CONTROL_PATH = "/aios3fm-api/"
+
+FaultKind = Literal["500", "503", "drop", "spike"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop", "spike")
+"""500 InternalError, 503 SlowDown, a dropped connection, and a latency spike (the request
+is answered normally after ``spike_seconds``)."""
+DEFAULT_FAULTS: tuple[FaultKind, ...] = ("500", "503", "drop")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+@dataclass(frozen=True)
+class _Denial:
+    operations: frozenset[str]
+    bucket: str | None
+    prefix: str
+
+    def covers(self, operation: str, bucket: str, key: str) -> bool:
+        if self.operations and operation not in self.operations:
+            return False
+        if self.bucket is not None and bucket != self.bucket:
+            return False
+        return key.startswith(self.prefix)
+
+
+@dataclass
+class _Script:
+    kind: FaultKind
+    remaining: int
+    operation: str | None
+
+
+class Hold:
+    """Answers of the next ``count`` requests of ``operation``, held back: moto computes
+    each on arrival (so it reflects the state then) and it is sent once released, after
+    ``seconds`` or at :meth:`release`. ``arrived`` counts the requests caught so far."""
+
+    def __init__(self, operation: str, seconds: float | None, count: int) -> None:
+        self.operation = operation
+        self.seconds = seconds
+        self.remaining = count
+        self._arrived = 0
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+
+    def __repr__(self) -> str:
+        state = "released" if self._released.is_set() else "holding"
+        return f"<Hold {self.operation} {state} arrived={self.arrived}>"
+
+    @property
+    def arrived(self) -> int:
+        with self._lock:
+            return self._arrived
+
+    def release(self) -> None:
+        """Send every answer held now, and hold no more."""
+        self._released.set()
+
+    def _catch(self) -> None:
+        with self._lock:
+            self._arrived += 1
+
+    def _wait(self) -> None:
+        self._released.wait(self.seconds)
+
+
+class _Freeze:
+    """A server that stops answering: ``after`` more requests of ``operation`` (any, if
+    None) are served, then every request is held unanswered until released."""
+
+    def __init__(self, after: int, operation: str | None) -> None:
+        self.after = after
+        self.operation = operation
+        self.served = 0
+        self.held = 0
+        self.engaged = False
+        self.released = threading.Event()
+        self.drop = True
+
+    def admit(self, operation: str) -> bool:
+        """Whether this request is served (called under the middleware's lock)."""
+        if not self.engaged and self.operation in (None, operation):
+            self.served += 1
+            self.engaged = self.served > self.after
+        if self.engaged:
+            self.held += 1
+        return not self.engaged
+
+
+class S3Middleware:
+    """Counts, delays and breaks requests before they reach moto; thread-safe."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        latency: float = 0.0,
+        fail_rate: float = 0.0,
+        faults: Iterable[FaultKind] = DEFAULT_FAULTS,
+        spike_seconds: float = 0.25,
+        seed: int | None = None,
+    ) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._faults_injected: Counter[str] = Counter()
+        self._scripts: deque[_Script] = deque()
+        self._denials: list[_Denial] = []
+        self._holds: list[Hold] = []
+        self._freeze: _Freeze | None = None
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._random = random.Random(seed)
+        self.latency = latency
+        self.fail_rate = fail_rate
+        self.faults = tuple(faults)
+        self.spike_seconds = spike_seconds
+
+    # -- settings, readable and writable while the server runs ---------------------------
+
+    @property
+    def latency(self) -> float:
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        self._latency = float(seconds)
+
+    @property
+    def fail_rate(self) -> float:
+        return self._fail_rate
+
+    @fail_rate.setter
+    def fail_rate(self, rate: float) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("fail_rate must be between 0 and 1")
+        self._fail_rate = float(rate)
+
+    @property
+    def faults(self) -> tuple[FaultKind, ...]:
+        return self._faults
+
+    @faults.setter
+    def faults(self, kinds: Iterable[FaultKind]) -> None:
+        chosen = tuple(kinds)
+        unknown = set(chosen) - set(FAULT_KINDS)
+        if unknown or not chosen:
+            raise ValueError(f"faults must be a non-empty subset of {FAULT_KINDS}")
+        self._faults = chosen
+
+    def seed(self, seed: int) -> None:
+        with self._lock:
+            self._random.seed(seed)
+
+    def requests(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def faults_injected(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._faults_injected)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    def peak_in_flight(self) -> int:
+        with self._lock:
+            return self._peak_in_flight
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._faults_injected.clear()
+            self._peak_in_flight = self._in_flight
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            holds, self._holds = self._holds, []
+            self._scripts.clear()
+            self._denials.clear()
+        for hold in holds:
+            hold.release()
+        self.thaw()
+
+    def freeze(self, after: int, operation: str | None) -> None:
+        with self._lock:
+            if self._freeze is not None:
+                raise RuntimeError("the server is frozen already; thaw() it first")
+            self._freeze = _Freeze(after, operation)
+
+    def frozen(self) -> tuple[bool, int]:
+        """Whether the freeze has engaged, and how many requests it holds."""
+        with self._lock:
+            freeze = self._freeze
+            return (freeze.engaged, freeze.held) if freeze is not None else (False, 0)
+
+    def thaw(self, *, drop: bool = False) -> None:
+        """Release the held requests: answered normally, or with their connection dropped
+        (as a server that dies answers them)."""
+        with self._lock:
+            freeze, self._freeze = self._freeze, None
+        if freeze is not None:
+            freeze.drop = drop
+            freeze.released.set()
+
+    def _wait_if_frozen(self, operation: str, environ: Environ) -> None:
+        with self._lock:
+            freeze = self._freeze
+            if freeze is None or freeze.admit(operation):
+                return
+        freeze.released.wait()
+        with self._lock:
+            freeze.held -= 1
+        if freeze.drop:
+            _drop_connection(environ)
+
+    def hold(self, operation: str, seconds: float | None, count: int) -> Hold:
+        hold = Hold(operation, seconds, count)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _take_hold(self, operation: str) -> Hold | None:
+        with self._lock:
+            for hold in self._holds:
+                if hold.operation == operation and not hold._released.is_set():
+                    hold.remaining -= 1
+                    if hold.remaining <= 0:
+                        self._holds.remove(hold)
+                    hold._catch()
+                    return hold
+        return None
+
+    def inject(self, kind: FaultKind, count: int, operation: str | None) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        with self._lock:
+            self._scripts.append(_Script(kind, count, operation))
+
+    def deny(self, operations: Iterable[str], bucket: str | None, prefix: str) -> None:
+        with self._lock:
+            self._denials.append(_Denial(frozenset(operations), bucket, prefix))
+
+    # -- the WSGI application ------------------------------------------------------------
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        body = _RequestBody.wrap(environ)
+        try:
+            if path.startswith("/moto-api"):
+                return self._app(environ, start_response)
+            if path.startswith(CONTROL_PATH):
+                return self._control(path, environ, start_response)
+            with self._lock:
+                self._in_flight += 1
+                self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+            try:
+                return self._handle(path, environ, start_response)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+        finally:
+            body.drain()  # the connection is reused: no unread byte may be left behind
+            done = environ.get("aios3fm.request_done")
+            if done is not None:
+                done()
+
+    def _control(
+        self, path: str, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """``GET /aios3fm-api/requests`` (counts by operation, as JSON), ``POST
+        /aios3fm-api/reset-requests`` and ``POST /aios3fm-api/latency?seconds=S``: what a
+        benchmark needs of a server running in another process. Never counted."""
+        action = path[len(CONTROL_PATH) :]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if action == "requests":
+            payload = json.dumps({"requests": self.requests(), "faults": self.faults_injected()})
+        elif action == "reset-requests" and environ["REQUEST_METHOD"] == "POST":
+            self.reset_counts()
+            payload = "{}"
+        elif action == "latency" and environ["REQUEST_METHOD"] == "POST":
+            self.latency = float(query.get("seconds", ["0"])[0])
+            payload = json.dumps({"latency": self.latency})
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"unknown control request"]
+        data = payload.encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    def _handle(
+        self, path: str, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        operation = classify(method, path, query, environ)
+        bucket, _, key = unquote(path).lstrip("/").partition("/")
+        fault = self._count_and_pick_fault(operation)
+        self._wait_if_frozen(operation, environ)
+        if self._latency:
+            time.sleep(self._latency)
+        if fault == "spike":
+            time.sleep(self.spike_seconds)
+            fault = None
+        if fault == "drop":
+            _drop_connection(environ)
+        if fault is not None:
+            return _error_response(start_response, fault, method)
+        if operation == "DeleteObjects" and self._has_denials():
+            return self._delete_objects(environ, start_response, bucket)
+        if self._denial_for(operation, bucket, key):
+            return _error_response(start_response, "403", method)
+        hold = self._take_hold(operation)
+        if hold is not None:
+            return self._held(environ, start_response, hold)
+        return self._app(environ, start_response)
+
+    def _held(self, environ: Environ, start_response: StartResponse, hold: Hold) -> Iterable[bytes]:
+        """moto answers now; the answer leaves once the hold lets it (a slow response path)."""
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured.append((status, headers))
+
+        body = b"".join(self._app(environ, capture))
+        hold._wait()
+        start_response(*captured[0])
+        return [body]
+
+    def _count_and_pick_fault(self, operation: str) -> FaultKind | None:
+        with self._lock:
+            self._counts[operation] += 1
+            fault: FaultKind | None = None
+            for script in self._scripts:
+                if script.operation in (None, operation):
+                    fault = script.kind
+                    script.remaining -= 1
+                    if script.remaining <= 0:
+                        self._scripts.remove(script)
+                    break
+            if fault is None and self._fail_rate and self._random.random() < self._fail_rate:
+                fault = self._random.choice(self._faults)
+            if fault is not None:
+                self._faults_injected[fault] += 1
+            return fault
+
+    def _has_denials(self) -> bool:
+        with self._lock:
+            return bool(self._denials)
+
+    def _denial_for(self, operation: str, bucket: str, key: str) -> bool:
+        with self._lock:
+            return any(d.covers(operation, bucket, key) for d in self._denials)
+
+    def _delete_objects(
+        self, environ: Environ, start_response: StartResponse, bucket: str
+    ) -> Iterable[bytes]:
+        """DeleteObjects with per-key AccessDenied for keys a deny rule covers.
+
+        The denied keys are taken out of the request before moto sees it, and an
+        ``<Error>`` for each is added to moto's answer, as S3 does under a bucket policy.
+        """
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        root = ElementTree.fromstring(body)
+        keys: list[str] = []
+        quiet = False
+        for child in root:
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "Object":
+                for part in child:
+                    if part.tag.rsplit("}", 1)[-1] == "Key":
+                        keys.append(part.text or "")
+            elif tag == "Quiet":
+                quiet = (child.text or "").strip().lower() == "true"
+        denied = {
+            k
+            for k in keys
+            if self._denial_for("DeleteObject", bucket, k)
+            or self._denial_for("DeleteObjects", bucket, k)
+        }
+        allowed = [k for k in keys if k not in denied]
+        errors = "".join(
+            f"<Error><Key>{escape(k)}</Key><Code>AccessDenied</Code>"
+            "<Message>Access Denied</Message></Error>"
+            for k in keys
+            if k in denied
+        )
+        if not allowed:
+            return _xml_response(
+                start_response, "200 OK", f'<DeleteResult xmlns="{_S3_NS}">{errors}</DeleteResult>'
+            )
+        objects = "".join(f"<Object><Key>{escape(k)}</Key></Object>" for k in allowed)
+        quiet_xml = "<Quiet>true</Quiet>" if quiet else ""
+        new_body = f'<Delete xmlns="{_S3_NS}">{objects}{quiet_xml}</Delete>'.encode()
+        forwarded = {k: v for k, v in environ.items() if not _is_checksum_header(k)}
+        forwarded["CONTENT_LENGTH"] = str(len(new_body))
+        forwarded["wsgi.input"] = _BytesInput(new_body)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"] = status
+
+        answer = b"".join(self._app(forwarded, capture)).decode()
+        merged = answer.replace("</DeleteResult>", f"{errors}</DeleteResult>")
+        return _xml_response(start_response, captured.get("status", "200 OK"), merged)
+
+
+class _RequestBody:
+    """The request body handed to moto, counted, so that whatever nobody read (a faulted
+    or denied request) can be read off the socket before the next request on it."""
+
+    def __init__(self, stream: Any, remaining: int | None) -> None:
+        self._stream = stream
+        self._remaining = remaining  # None: chunked, read until its end
+
+    @classmethod
+    def wrap(cls, environ: Environ) -> _RequestBody:
+        length = environ.get("CONTENT_LENGTH")
+        chunked = bool(environ.get("wsgi.input_terminated"))
+        remaining = None if chunked else int(length) if length and length.isdigit() else 0
+        body = cls(environ["wsgi.input"], remaining)
+        environ["wsgi.input"] = body
+        return body
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._remaining is None:
+            return bytes(self._stream.read(size))
+        if size is None or size < 0 or size > self._remaining:
+            size = self._remaining
+        data = bytes(self._stream.read(size)) if size else b""
+        self._remaining -= len(data)
+        if size and not data:  # the client went away mid-body
+            self._remaining = 0
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if self._remaining is None:
+            return bytes(self._stream.readline(size))
+        limit = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = bytes(self._stream.readline(limit)) if limit else b""
+        self._remaining -= len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def drain(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while self.read(1 << 16):
+                pass
+
+
+class _BytesInput:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else self._pos + size
+        chunk = self._data[self._pos : end]
+        self._pos += len(chunk)
+        return chunk
+
+
+def _is_checksum_header(name: str) -> bool:
+    return name in {"HTTP_CONTENT_MD5", "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"} or name.startswith(
+        "HTTP_X_AMZ_CHECKSUM_"
+    )
+
+
+_ERRORS = {
+    "500": ("500 Internal Server Error", "InternalError", "We encountered an internal error."),
+    "503": ("503 Slow Down", "SlowDown", "Please reduce your request rate."),
+    "403": ("403 Forbidden", "AccessDenied", "Access Denied"),
+}
+
+
+def _error_response(start_response: StartResponse, kind: str, method: str) -> Iterable[bytes]:
+    status, code, message = _ERRORS[kind]
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>aios3fm-embedded</RequestId></Error>"
+    )
+    if method == "HEAD":  # HEAD answers carry no body; the client sees the status only
+        start_response(status, [("Content-Length", "0")])
+        return [b""]
+    return _xml_response(start_response, status, body)
+
+
+def _xml_response(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
+    data = body.encode()
+    start_response(
+        status, [("Content-Type", "application/xml"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def _drop_connection(environ: Environ) -> None:
+    """Cut the TCP connection without an answer, as a crashing server or proxy would."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    # werkzeug treats ConnectionError as "client went away" and logs nothing.
+    raise ConnectionResetError("aios3fm-embedded: connection dropped by fault injection")
