@@ -7,7 +7,7 @@ The user's AWS settings never leak in: every AWS_* variable is removed for the s
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import anyio
 import pytest
@@ -71,10 +71,15 @@ def reset_counts(client: S3Client, s3: EmbeddedS3) -> None:
     s3.reset_requests()
 
 
-async def wait_for_request(s3: EmbeddedS3, operation: str, count: int = 1) -> None:
-    """Wait until ``count`` requests of ``operation`` have reached the server. The server
-    counts in its own thread, so its counter is polled (an anyio.Event cannot be set from
-    there)."""
-    with anyio.fail_after(10):
-        while s3.requests.get(operation, 0) < count:  # noqa: ASYNC110
+async def wait_until(condition: Callable[[], bool], *, seconds: float = 120) -> None:
+    """Wait until ``condition()`` holds. What it reads changes in the server's threads, so
+    it is polled (an anyio.Event cannot be set from there). The bound only keeps a broken
+    test from hanging: what a test asserts never depends on how long this takes."""
+    with anyio.fail_after(seconds):
+        while not condition():  # noqa: ASYNC110
             await anyio.sleep(0.005)
+
+
+async def wait_for_request(s3: EmbeddedS3, operation: str, count: int = 1) -> None:
+    """Wait until ``count`` requests of ``operation`` have reached the server."""
+    await wait_until(lambda: s3.requests.get(operation, 0) >= count)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from aios3fm import EmbeddedS3, FileManager, ObjectInfo, TransientError
 
-from .conftest import make_settings, reset_counts, wait_for_request
+from .conftest import make_settings, reset_counts, wait_until
 
 BKT = "cancel-bucket"
 KEY = f"s3://{BKT}/k"
@@ -28,7 +29,7 @@ async def cfm(s3: EmbeddedS3) -> AsyncIterator[FileManager]:
 async def test_cancelled_waiter_leaves_the_call_to_the_others(
     cfm: FileManager, s3: EmbeddedS3
 ) -> None:
-    s3.hold("HeadObject", 0.3)
+    held = s3.hold("HeadObject")
     results: dict[int, ObjectInfo] = {}
     scopes = [anyio.CancelScope() for _ in range(3)]
 
@@ -39,15 +40,17 @@ async def test_cancelled_waiter_leaves_the_call_to_the_others(
     async with anyio.create_task_group() as tg:
         for n in range(3):
             tg.start_soon(stat, n)
-        await wait_for_request(s3, "HeadObject")
+        await wait_until(lambda: held.arrived == 1 and cfm.statistics().cache.coalesced == 2)
         scopes[1].cancel()  # a waiter that is not the leader
+        await anyio.lowlevel.checkpoint()
+        held.release()
     assert sorted(results) == [0, 2]
     assert s3.requests == {"HeadObject": 1}
     assert cfm.statistics().cache.coalesced == 2
 
 
 async def test_cancelled_leader_hands_the_call_on(cfm: FileManager, s3: EmbeddedS3) -> None:
-    s3.hold("HeadObject", 0.3)
+    held = s3.hold("HeadObject")
     results: dict[int, ObjectInfo] = {}
     leader = anyio.CancelScope()
 
@@ -60,11 +63,13 @@ async def test_cancelled_leader_hands_the_call_on(cfm: FileManager, s3: Embedded
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(stat, 0, leader)  # starts the call
-        await wait_for_request(s3, "HeadObject")
+        await wait_until(lambda: held.arrived == 1)
         for n in range(1, 4):
             tg.start_soon(stat, n, None)
-        await anyio.sleep(0.05)
+        await wait_until(lambda: cfm.statistics().cache.coalesced == 3)
         leader.cancel()
+        await anyio.lowlevel.checkpoint()
+        held.release()
     assert sorted(results) == [1, 2, 3]
     assert s3.requests == {"HeadObject": 1}
     await cfm.stat(KEY)  # and the answer was cached for later callers
@@ -74,13 +79,16 @@ async def test_cancelled_leader_hands_the_call_on(cfm: FileManager, s3: Embedded
 async def test_when_every_caller_leaves_the_call_is_dropped(
     cfm: FileManager, s3: EmbeddedS3
 ) -> None:
-    s3.hold("HeadObject", 0.5)
-    with anyio.move_on_after(0.2) as scope:
+    held = s3.hold("HeadObject")
+    with anyio.CancelScope() as scope:
         async with anyio.create_task_group() as tg:
             for _ in range(3):
                 tg.start_soon(cfm.stat, KEY)
+            await wait_until(lambda: held.arrived == 1 and cfm.statistics().cache.coalesced == 2)
+            scope.cancel()
     assert scope.cancelled_caught
-    await anyio.sleep(0.6)  # the held answer arrives; nobody stores it
+    held.release()  # the held answer is sent; nobody stores it
+    await wait_until(lambda: s3.in_flight == 0)
     assert cfm.statistics().cache.entries == 0
     info = await cfm.stat(KEY)  # a fresh call, which does not hang
     assert info.size == 5
@@ -115,7 +123,7 @@ async def test_closing_the_manager_fails_waiters_cleanly(s3: EmbeddedS3) -> None
     errors: list[BaseException] = []
     async with FileManager(settings=make_settings(s3)) as fm:
         await fm.make_bucket(BKT)
-        s3.hold("HeadObject", 0.5)
+        held = s3.hold("HeadObject")
 
         async def stat() -> None:
             try:
@@ -125,6 +133,7 @@ async def test_closing_the_manager_fails_waiters_cleanly(s3: EmbeddedS3) -> None
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(stat)
-            await wait_for_request(s3, "HeadObject")
+            await wait_until(lambda: held.arrived == 1)
             await fm.cache.aclose()
+        held.release()
     assert [str(e) for e in errors] == ["the cache was closed during the call"]

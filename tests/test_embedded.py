@@ -90,14 +90,14 @@ async def test_seeded_fail_rate_injects_a_share_of_faults(s3: EmbeddedS3) -> Non
 
 
 async def test_latency_is_seen_by_the_client(s3: EmbeddedS3) -> None:
-    # A read timeout shorter than the injected latency fails; with no latency it passes.
+    # A read timeout while the answer is held back fails; once it flows, the call passes.
     settings = make_settings(s3, read_timeout=0.3, max_attempts=1)
     async with FileManager(settings=settings) as fm:
         await fm.make_bucket("slow")
-        s3.latency = 1.0
+        held = s3.hold("ListObjectsV2")  # answered only after the client gave up
         with pytest.raises(TransientError) as caught:
             await fm.client.list_dir("slow")
-        s3.latency = 0.0
+        held.release()
         await fm.client.list_dir("slow")
     assert caught.value.code == "ReadTimeoutError"
 

@@ -10,7 +10,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, MiB, S3Client, TransientError
 
-from .conftest import make_settings, reset_counts
+from .conftest import make_settings, reset_counts, wait_until
 
 LOW = {
     "multipart_threshold": 5 * MiB,
@@ -107,11 +107,14 @@ async def test_failing_part_aborts_the_upload(low: S3Client, s3: EmbeddedS3) -> 
 
 
 async def test_cancelled_upload_is_aborted(low: S3Client, s3: EmbeddedS3) -> None:
-    s3.latency = 0.3  # parts are in flight when the scope is cancelled
-    with anyio.move_on_after(0.5) as scope:
-        await low.put("mp-bucket", "cancelled.bin", os.urandom(16 * MiB))
+    held = s3.hold("UploadPart", count=4)  # parts are in flight when the scope is cancelled
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(low.put, "mp-bucket", "cancelled.bin", os.urandom(16 * MiB))
+            await wait_until(lambda: held.arrived >= 1)
+            scope.cancel()
     assert scope.cancelled_caught
-    s3.latency = 0.0
+    held.release()
     assert await low.list_multipart_uploads("mp-bucket") == []
     assert s3.requests["AbortMultipartUpload"] == 1
     assert [o async for page in low.list_tree("mp-bucket") for o in page] == []

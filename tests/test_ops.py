@@ -20,7 +20,7 @@ from aios3fm import (
     Progress,
 )
 
-from .conftest import make_settings, reset_counts, wait_for_request
+from .conftest import make_settings, reset_counts, wait_until
 
 BKT = "ops-bucket"
 
@@ -238,12 +238,12 @@ async def test_cancelling_a_multipart_upload_leaves_nothing(s3: EmbeddedS3, tmp_
     big.write_bytes(os.urandom(26 * MiB))
     async with FileManager(settings=settings) as fm:
         await fm.make_bucket(BKT)
-        s3.latency = 0.2
+        held = s3.hold("UploadPart", count=6)
         handle = fm.submit(fm.copy(big, u("up/")))
-        await wait_for_request(s3, "UploadPart")
+        await wait_until(lambda: held.arrived >= 1)
         handle.cancel()
         result = await handle
-        s3.latency = 0.0
+        held.release()
         assert isinstance(result, OperationResult)
         assert result.cancelled
         assert result.objects == 0
@@ -256,12 +256,12 @@ async def test_cancelled_download_leaves_no_temporary_file(
     ofm: FileManager, s3: EmbeddedS3, tmp_path: Path
 ) -> None:
     await put_all(ofm, {f"dl/{i}": os.urandom(1000) for i in range(40)})
-    s3.latency = 0.1
+    s3.freeze(after=5, operation="GetObject")  # 5 downloads are answered, the rest wait
     handle = ofm.submit(ofm.copy(u("dl/"), tmp_path / "out"))
-    await wait_for_request(s3, "GetObject", 5)
+    await wait_until(lambda: s3.frozen_requests > 0)
     handle.cancel()
     result = await handle
-    s3.latency = 0.0
+    s3.thaw()
     assert result.cancelled
     assert temporary_files(tmp_path) == []
     assert count_entries(tmp_path / "out" / "dl") == result.objects < 40

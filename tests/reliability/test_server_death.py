@@ -5,6 +5,10 @@ source deleted without a verified copy, no temporary file left; after the server
 back (on the same port, with the same data), re-running with ``conflict="skip"``
 completes the job. The server here is its own EmbeddedS3, so stopping it leaves the
 session's server alone (moto's data is process-wide and survives the restart).
+
+Where it dies does not depend on the machine's speed: the server answers exactly
+``after`` requests of the operation, then holds every request unanswered (``freeze``),
+and is stopped once nothing else is inside it, so the held requests die unanswered.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, OperationResult, S3Error, TransientError
 
-from ..conftest import make_settings, wait_for_request
+from ..conftest import make_settings, wait_until
 from .conftest import BKT, LEDGER, body, put_objects, stored, u
 
 N = 300
@@ -43,15 +47,18 @@ def dying(isolate_aws_environment: None) -> Iterator[EmbeddedS3]:
 async def run_until_killed(
     server: EmbeddedS3, operation: str, after: int, job: object
 ) -> OperationResult:
-    """Start ``job``, stop the server once ``after`` requests of ``operation`` arrived."""
+    """Run ``job`` on a server that dies after answering ``after`` requests of
+    ``operation``: it holds every later request, and is stopped once every request still
+    inside it is a held one."""
     outcome: list[OperationResult] = []
 
     async def work() -> None:
         outcome.append(await job)  # type: ignore[misc]
 
+    server.freeze(after=after, operation=operation)
     async with anyio.create_task_group() as tg:
         tg.start_soon(work)
-        await wait_for_request(server, operation, after)
+        await wait_until(lambda: 0 < server.frozen_requests == server.in_flight)
         await anyio.to_thread.run_sync(server.stop)
     return outcome[0]
 
@@ -75,12 +82,14 @@ async def test_move_to_local_survives_the_server_dying(dying: EmbeddedS3, tmp_pa
     async with FileManager(settings=settings) as fm:
         await fm.make_bucket(BKT)
         await put_objects(fm, wanted)
-        dying.latency = 0.005
+        dying.reset_requests()
         result = await run_until_killed(
             dying, "GetObject", 120, fm.move(u("src/"), str(destination))
         )
         assert_clear(result)
         assert len(result.succeeded) + len(result.failed) == N  # every item accounted for
+        copied = [i for i in result.failed if "copied and verified" in str(i.error)]
+        assert len(copied) == 120  # exactly the downloads the server answered
         assert list(destination.rglob("*.aios3fm")) == []  # no temporary download left
 
         dying.start()  # same port, same data
@@ -111,10 +120,10 @@ async def test_upload_survives_the_server_dying(dying: EmbeddedS3, tmp_path: Pat
     settings = make_settings(dying, max_attempts=2, retry_base_delay=0.01, concurrency=16)
     async with FileManager(settings=settings) as fm:
         await fm.make_bucket(BKT)
-        dying.latency = 0.005
         result = await run_until_killed(dying, "PutObject", 120, fm.copy(str(local), u("in/")))
         assert_clear(result)
         assert len(result.succeeded) + len(result.failed) == N
+        assert len(result.succeeded) == 120  # exactly what the server answered
 
         dying.start()
         there = await stored(fm, "in/")
