@@ -4,7 +4,7 @@ ledger of what the suite did, printed at the end of the run (the figures of issu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import anyio
@@ -12,9 +12,11 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, Settings
 
-from ..conftest import make_settings
+from ..conftest import BUCKET, make_settings
 
-BKT = "reliability"
+FAST_RETRIES: Mapping[str, object] = {
+    "max_attempts": 3, "retry_base_delay": 0.01, "retry_max_delay": 0.2,
+}  # fmt: skip
 
 
 @dataclass
@@ -37,12 +39,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"reliability: {figures}")
 
 
-def fast_retries(s3: EmbeddedS3, **overrides: object) -> Settings:
+@pytest.fixture
+def settings_overrides() -> Mapping[str, object]:
     """3 attempts with short backoff: faults at 30 % leave a few items failed, which is
     what the suite wants to see reported exactly."""
-    return make_settings(s3, max_attempts=3, retry_base_delay=0.01, retry_max_delay=0.2).replace(
-        **overrides
-    )
+    return FAST_RETRIES
+
+
+def fast_retries(s3: EmbeddedS3, **overrides: object) -> Settings:
+    """The same settings, for a test that opens a FileManager of its own."""
+    return make_settings(s3, **FAST_RETRIES).replace(**overrides)
 
 
 def body(i: int) -> bytes:
@@ -50,38 +56,15 @@ def body(i: int) -> bytes:
     return hashlib.sha256(b"%d" % i).digest() * (1 + i % 50)
 
 
-def u(key: str = "") -> str:
-    return f"s3://{BKT}/{key}"
-
-
-@pytest.fixture
-async def rfm(s3: EmbeddedS3) -> AsyncIterator[FileManager]:
-    async with FileManager(settings=fast_retries(s3)) as fm:
-        await fm.make_bucket(BKT)
-        yield fm
-
-
-async def put_objects(fm: FileManager, objects: dict[str, bytes]) -> None:
-    limit = anyio.Semaphore(64)
-
-    async def put(key: str, data: bytes) -> None:
-        async with limit:
-            await fm.client.put(BKT, key, data)
-
-    async with anyio.create_task_group() as tg:
-        for key, data in objects.items():
-            tg.start_soon(put, key, data)
-
-
 async def stored(fm: FileManager, prefix: str) -> dict[str, bytes]:
     """Every object under ``prefix`` with its bytes, read from the server."""
-    keys = [o.key async for page in fm.client.list_tree(BKT, prefix) for o in page]
+    keys = [o.key async for page in fm.client.list_tree(BUCKET, prefix) for o in page]
     contents: dict[str, bytes] = {}
     limit = anyio.Semaphore(64)
 
     async def get(key: str) -> None:
         async with limit:
-            contents[key] = await fm.client.get_bytes(BKT, key)
+            contents[key] = await fm.client.get_bytes(BUCKET, key)
 
     async with anyio.create_task_group() as tg:
         for key in keys:

@@ -25,7 +25,8 @@ from aios3fm import (
     NotFoundError,
 )
 
-from .conftest import BKT, LEDGER, u
+from ..conftest import BUCKET, u
+from .conftest import LEDGER
 
 LONG_KEY = "k" * 1024  # the longest key S3 takes
 TOO_LONG = "k" * 1025
@@ -60,7 +61,7 @@ LIBRARY: list[tuple[str, str, type[BaseException]]] = [
     ("write_bytes", u("a/../b"), InvalidLocationError),
     ("write_bytes", u("a/./b"), InvalidLocationError),
     ("write_bytes", u("a//b"), InvalidLocationError),
-    ("write_bytes", f"s3://{BKT}//lead", InvalidLocationError),
+    ("write_bytes", f"s3://{BUCKET}//lead", InvalidLocationError),
     ("write_bytes", u("tab\there"), InvalidLocationError),
     ("write_bytes", u("new\nline"), InvalidLocationError),
     ("write_bytes", u("nul\x00byte"), InvalidLocationError),
@@ -80,22 +81,22 @@ async def seed(fm: FileManager) -> None:
 
 
 async def objects(fm: FileManager) -> dict[str, bytes]:
-    keys = [o.key async for page in fm.client.list_tree(BKT, "") for o in page]
-    return {key: await fm.client.get_bytes(BKT, key) for key in keys}
+    keys = [o.key async for page in fm.client.list_tree(BUCKET, "") for o in page]
+    return {key: await fm.client.get_bytes(BUCKET, key) for key in keys}
 
 
 async def test_library_raises_typed_errors_and_writes_nothing(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path
 ) -> None:
-    await seed(rfm)
-    before = await objects(rfm)
+    await seed(fm)
+    before = await objects(fm)
     puts_before = s3.requests.get("PutObject", 0)
     calls: dict[str, Callable[[str], Awaitable[object]]] = {
-        "stat": rfm.stat,
-        "read_bytes": rfm.read_bytes,
-        "listdir": rfm.listdir,
-        "remove": rfm.remove,
-        "write_bytes": lambda location: rfm.write_bytes(location, b"partial?"),
+        "stat": fm.stat,
+        "read_bytes": fm.read_bytes,
+        "listdir": fm.listdir,
+        "remove": fm.remove,
+        "write_bytes": lambda location: fm.write_bytes(location, b"partial?"),
     }
     for name, location, expected in LIBRARY:
         with pytest.raises(expected) as caught:
@@ -104,12 +105,12 @@ async def test_library_raises_typed_errors_and_writes_nothing(
         assert str(caught.value)  # a message, not an empty error
     LEDGER.bad_inputs_tried += len(LIBRARY)
     # the longest legal key still works: the limit is not off by one
-    await rfm.write_bytes(u(LONG_KEY), b"long")
-    assert await rfm.read_bytes(u(LONG_KEY)) == b"long"
-    await rfm.remove(u(LONG_KEY))
+    await fm.write_bytes(u(LONG_KEY), b"long")
+    assert await fm.read_bytes(u(LONG_KEY)) == b"long"
+    await fm.remove(u(LONG_KEY))
 
     assert s3.requests.get("PutObject", 0) == puts_before + 1  # only the long-key write
-    assert await objects(rfm) == before
+    assert await objects(fm) == before
     # bad sources and destinations of bulk operations: refused before any transfer
     for sources, destination in [
         ([""], u("x/")),
@@ -119,9 +120,9 @@ async def test_library_raises_typed_errors_and_writes_nothing(
         ([u("file.txt")], u("x//y/")),
     ]:
         with pytest.raises(InvalidLocationError):
-            await rfm.copy(sources, destination)
+            await fm.copy(sources, destination)
         LEDGER.bad_inputs_tried += 1
-    assert await objects(rfm) == before
+    assert await objects(fm) == before
 
 
 # (arguments, exit code, words the one stderr line must hold)
@@ -144,7 +145,7 @@ CLI: list[tuple[list[str], int, str]] = [
     (["cat", ""], 2, "empty"),
     (["touch", u("a/../b")], 2, "'..' segment"),
     (["touch", u("a//b")], 2, "empty segment"),
-    (["touch", f"s3://{BKT}//lead"], 2, "empty segment"),
+    (["touch", f"s3://{BUCKET}//lead"], 2, "empty segment"),
     (["touch", u("new\nline")], 2, "control characters"),
     (["touch", u("tab\there")], 2, "control characters"),
     (["touch", u(TOO_LONG)], 2, "limited to 1024 bytes"),
@@ -158,10 +159,10 @@ CLI: list[tuple[list[str], int, str]] = [
 
 
 async def test_cli_answers_one_line_and_the_documented_code(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path
 ) -> None:
-    await seed(rfm)
-    before = await objects(rfm)
+    await seed(fm)
+    before = await objects(fm)
     local = tmp_path / "work"
     local.mkdir()
     (local / "in.txt").write_bytes(b"in")
@@ -191,7 +192,7 @@ async def test_cli_answers_one_line_and_the_documented_code(
             assert lines[0].startswith("aios3fm: error: ")
             assert words in lines[0], (args, lines[0])
     LEDGER.bad_inputs_tried += len(CLI)
-    assert await objects(rfm) == before  # no partial write on S3
+    assert await objects(fm) == before  # no partial write on S3
     escaped = tmp_path / "escape"  # the one write asked for, exactly where it was asked
     assert escaped.read_bytes() == b"file"
     written = everything_under(tmp_path)

@@ -17,7 +17,8 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, OperationResult, TransientError
 
-from .conftest import LEDGER, body, put_objects, stored, u
+from ..conftest import put_all, u
+from .conftest import LEDGER, body, stored
 
 N = 500
 RATES = [pytest.param(0.1, id="10pct"), pytest.param(0.3, id="30pct")]
@@ -66,7 +67,9 @@ def assert_accounted(failed: set[str], there: dict[str, bytes], wanted: dict[str
 
 
 @pytest.mark.parametrize("rate", RATES)
-async def test_upload(s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: float) -> None:
+async def test_upload(
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, rate: float
+) -> None:
     local = tmp_path / "src"
     wanted = {}
     for i in range(N):
@@ -75,32 +78,32 @@ async def test_upload(s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: fl
         path.write_bytes(body(i))
         wanted[path.relative_to(local).as_posix()] = body(i)
     with faults(s3, rate):
-        result = await rfm.copy(str(local), u("up/"))
-    there = {k.removeprefix("up/src/"): v for k, v in (await stored(rfm, "up/")).items()}
+        result = await fm.copy(str(local), u("up/"))
+    there = {k.removeprefix("up/src/"): v for k, v in (await stored(fm, "up/")).items()}
     assert_accounted(failed_sources(result, str(local) + "/"), there, wanted)
     assert len(result.succeeded) == len(there)
 
 
 @pytest.mark.parametrize("rate", RATES)
-async def test_copy(s3: EmbeddedS3, rfm: FileManager, rate: float) -> None:
+async def test_copy(s3: EmbeddedS3, fm: FileManager, bucket: str, rate: float) -> None:
     wanted = objects("src/")
-    await put_objects(rfm, wanted)
+    await put_all(fm, wanted)
     with faults(s3, rate):
-        result = await rfm.copy(u("src/"), u("dst/"))
-    there = {"src/" + k.removeprefix("dst/src/"): v for k, v in (await stored(rfm, "dst/")).items()}
+        result = await fm.copy(u("src/"), u("dst/"))
+    there = {"src/" + k.removeprefix("dst/src/"): v for k, v in (await stored(fm, "dst/")).items()}
     assert_accounted(failed_sources(result, u()), there, wanted)
-    assert await stored(rfm, "src/") == wanted  # the sources are untouched
+    assert await stored(fm, "src/") == wanted  # the sources are untouched
     verified(N)
 
 
 @pytest.mark.parametrize("rate", RATES)
-async def test_move(s3: EmbeddedS3, rfm: FileManager, rate: float) -> None:
+async def test_move(s3: EmbeddedS3, fm: FileManager, bucket: str, rate: float) -> None:
     wanted = objects("src/")
-    await put_objects(rfm, wanted)
+    await put_all(fm, wanted)
     with faults(s3, rate):
-        result = await rfm.move(u("src/"), u("dst/"))
-    left = await stored(rfm, "src/")
-    there = {"src/" + k.removeprefix("dst/src/"): v for k, v in (await stored(rfm, "dst/")).items()}
+        result = await fm.move(u("src/"), u("dst/"))
+    left = await stored(fm, "src/")
+    there = {"src/" + k.removeprefix("dst/src/"): v for k, v in (await stored(fm, "dst/")).items()}
     failed = failed_sources(result, u())
     assert set(left) == failed  # a source is still there exactly when its item failed
     assert {r.source.removeprefix(u()) for r in result.succeeded} == set(wanted) - failed
@@ -112,15 +115,15 @@ async def test_move(s3: EmbeddedS3, rfm: FileManager, rate: float) -> None:
 
 
 @pytest.mark.parametrize("rate", RATES)
-async def test_delete(s3: EmbeddedS3, rfm: FileManager, rate: float) -> None:
+async def test_delete(s3: EmbeddedS3, fm: FileManager, bucket: str, rate: float) -> None:
     wanted = objects("src/")
-    await put_objects(rfm, wanted)
+    await put_all(fm, wanted)
     with faults(s3, rate):
         # a delete of 500 is two requests: make sure both meet a fault
         s3.inject("drop", operation="ListObjectsV2")
         s3.inject("503", operation="DeleteObjects")
-        result = await rfm.delete(u("src/"))
-    left = await stored(rfm, "src/")
+        result = await fm.delete(u("src/"))
+    left = await stored(fm, "src/")
     assert set(left) == failed_sources(result, u())
     assert all(left[key] == wanted[key] for key in left)
     assert len(result.succeeded) + len(left) == N
@@ -137,34 +140,34 @@ async def archive_members(fm: FileManager, archive: str, tmp_path: Path) -> dict
 
 @pytest.mark.parametrize("rate", RATES)
 async def test_archive_create(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: float
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, rate: float
 ) -> None:
     wanted = objects("src/")
-    await put_objects(rfm, wanted)
+    await put_all(fm, wanted)
     archive = u("arch/all.tar.gz")
     with faults(s3, rate):
         try:
-            result = await rfm.create_archive(u("src/"), archive)
+            result = await fm.create_archive(u("src/"), archive)
         except TransientError:  # the archive's own upload failed: nothing is there
-            assert await stored(rfm, "arch/") == {}
+            assert await stored(fm, "arch/") == {}
             return
-    members = await archive_members(rfm, archive, tmp_path)
+    members = await archive_members(fm, archive, tmp_path)
     assert_accounted(failed_sources(result, u()), members, wanted)  # left out when reported
 
 
 @pytest.mark.parametrize("rate", RATES)
 async def test_archive_extract(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, rate: float
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, rate: float
 ) -> None:
     wanted = objects("src/")
-    await put_objects(rfm, wanted)
+    await put_all(fm, wanted)
     archive = u("arch/all.tar.gz")
-    assert not (await rfm.create_archive(u("src/"), archive)).failed
+    assert not (await fm.create_archive(u("src/"), archive)).failed
     with faults(s3, rate):
         try:
-            result = await rfm.extract_archive(archive, u("out/"))
+            result = await fm.extract_archive(archive, u("out/"))
         except TransientError:  # the archive could not be downloaded: nothing written
-            assert await stored(rfm, "out/") == {}
+            assert await stored(fm, "out/") == {}
             return
-    there = {k.removeprefix("out/"): v for k, v in (await stored(rfm, "out/")).items()}
+    there = {k.removeprefix("out/"): v for k, v in (await stored(fm, "out/")).items()}
     assert_accounted(failed_sources(result, f"{archive}:"), there, wanted)

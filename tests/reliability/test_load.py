@@ -5,7 +5,6 @@ concurrent stats that stay inside the connection pool, and the memory of a cache
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -14,8 +13,8 @@ from aios3fm import EmbeddedS3, FileManager, ObjectInfo
 from aios3fm._cache._store import CacheStore
 from aios3fm._models import DirListing
 
-from ..conftest import make_settings, reset_counts, wait_until
-from .conftest import BKT, LEDGER
+from ..conftest import BUCKET, make_settings, reset_counts, wait_until
+from .conftest import LEDGER
 
 N = 20_000
 DIRS = 100
@@ -28,68 +27,67 @@ def key(i: int) -> str:
 
 
 @pytest.fixture
-async def lfm(s3: EmbeddedS3) -> AsyncIterator[FileManager]:
-    async with FileManager(settings=make_settings(s3)) as fm:
-        await fm.make_bucket(BKT)
-        limit = anyio.Semaphore(64)
+async def big(fm: FileManager, bucket: str, s3: EmbeddedS3) -> FileManager:
+    """The FileManager, its bucket holding the N objects (counters reset after)."""
+    limit = anyio.Semaphore(64)
 
-        async def put(i: int) -> None:
-            async with limit:
-                await fm.client.put(BKT, key(i), b"%d" % i)
+    async def put(i: int) -> None:
+        async with limit:
+            await fm.client.put(BUCKET, key(i), b"%d" % i)
 
-        async with anyio.create_task_group() as tg:
-            for i in range(N):
-                tg.start_soon(put, i)
-        reset_counts(fm.client, s3)
-        yield fm
+    async with anyio.create_task_group() as tg:
+        for i in range(N):
+            tg.start_soon(put, i)
+    reset_counts(fm.client, s3)
+    return fm
 
 
 async def etags(fm: FileManager, prefix: str) -> dict[str, str | None]:
-    return {o.key: o.etag async for page in fm.client.list_tree(BKT, prefix) for o in page}
+    return {o.key: o.etag async for page in fm.client.list_tree(BUCKET, prefix) for o in page}
 
 
 @pytest.mark.timeout(900)
-async def test_20000_objects_end_to_end(s3: EmbeddedS3, lfm: FileManager) -> None:
-    top = await lfm.listdir(f"s3://{BKT}/big/")
+async def test_20000_objects_end_to_end(s3: EmbeddedS3, big: FileManager) -> None:
+    top = await big.listdir(f"s3://{BUCKET}/big/")
     assert len(top) == DIRS
     assert all(e.is_dir for e in top)
     assert s3.requests == {"ListObjectsV2": 1}
 
-    reset_counts(lfm.client, s3)
+    reset_counts(big.client, s3)
     seen = 0
-    async for _, _, files in lfm.walk(f"s3://{BKT}/big/"):
+    async for _, _, files in big.walk(f"s3://{BUCKET}/big/"):
         seen += len(files)
     assert seen == N
     assert s3.requests == {"ListObjectsV2": N // 1000}  # one recursive listing, 20 pages
     for i in range(0, N, 7):  # answered from the walk's listings
-        assert (await lfm.stat(f"s3://{BKT}/{key(i)}")).size == len(b"%d" % i)
-    assert (await lfm.du(f"s3://{BKT}/big/")).files == N
+        assert (await big.stat(f"s3://{BUCKET}/{key(i)}")).size == len(b"%d" % i)
+    assert (await big.du(f"s3://{BUCKET}/big/")).files == N
     assert s3.requests == {"ListObjectsV2": N // 1000}
 
-    reset_counts(lfm.client, s3)
-    copied = await lfm.copy(f"s3://{BKT}/big/", f"s3://{BKT}/copy/")
+    reset_counts(big.client, s3)
+    copied = await big.copy(f"s3://{BUCKET}/big/", f"s3://{BUCKET}/copy/")
     assert (len(copied.succeeded), len(copied.failed)) == (N, 0)
     assert s3.requests == {"ListObjectsV2": N // 1000, "CopyObject": N}
-    source, copy = await etags(lfm, "big/"), await etags(lfm, "copy/")
+    source, copy = await etags(big, "big/"), await etags(big, "copy/")
     # an ETag is the MD5 of the bytes: every copy is byte-exact
     assert {k.removeprefix("copy/"): v for k, v in copy.items()} == source
     LEDGER.objects_verified += N
 
     await concurrent_stats_stay_inside_the_pool(s3)
 
-    reset_counts(lfm.client, s3)
-    deleted = await lfm.delete([f"s3://{BKT}/big/", f"s3://{BKT}/copy/"])
+    reset_counts(big.client, s3)
+    deleted = await big.delete([f"s3://{BUCKET}/big/", f"s3://{BUCKET}/copy/"])
     assert (len(deleted.succeeded), len(deleted.failed)) == (2 * N, 0)
-    assert dict(lfm.client.api_calls) == {
+    assert dict(big.client.api_calls) == {
         "ListObjectsV2": 2 * N // 1000,
         "DeleteObjects": 2 * N // 1000,
     }
     # moto is not thread-safe when a listing runs while a delete changes the same bucket
     # (a KeyError inside moto, answered 500): a request beyond the calls is a retry, and
     # the client's count of requests sent still matches the server's exactly
-    assert s3.requests == {op: n for op, n in lfm.client.requests_sent.items() if n}
-    assert await etags(lfm, "") == {}
-    assert await lfm.listdir(f"s3://{BKT}/") == []  # the warm listing is fresh, no call
+    assert s3.requests == {op: n for op, n in big.client.requests_sent.items() if n}
+    assert await etags(big, "") == {}
+    assert await big.listdir(f"s3://{BUCKET}/") == []  # the warm listing is fresh, no call
     LEDGER.operations_run += 4
 
 
@@ -101,7 +99,7 @@ async def concurrent_stats_stay_inside_the_pool(s3: EmbeddedS3) -> None:
         found: list[ObjectInfo] = []
 
         async def stat(i: int) -> None:
-            found.append(await cold.stat(f"s3://{BKT}/{key(i)}"))
+            found.append(await cold.stat(f"s3://{BUCKET}/{key(i)}"))
 
         async with anyio.create_task_group() as tg:
             for i in range(1000):

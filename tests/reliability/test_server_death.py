@@ -25,8 +25,8 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, OperationResult, S3Error, TransientError
 
-from ..conftest import make_settings, wait_until
-from .conftest import BKT, LEDGER, body, put_objects, stored, u
+from ..conftest import BUCKET, make_settings, put_all, u, wait_until
+from .conftest import LEDGER, body, stored
 
 N = 300
 
@@ -80,8 +80,8 @@ async def test_move_to_local_survives_the_server_dying(dying: EmbeddedS3, tmp_pa
     destination = tmp_path / "dest"
     settings = make_settings(dying, max_attempts=2, retry_base_delay=0.01, concurrency=16)
     async with FileManager(settings=settings) as fm:
-        await fm.make_bucket(BKT)
-        await put_objects(fm, wanted)
+        await fm.make_bucket(BUCKET)
+        await put_all(fm, wanted)
         dying.reset_requests()
         result = await run_until_killed(
             dying, "GetObject", 120, fm.move(u("src/"), str(destination))
@@ -119,7 +119,7 @@ async def test_upload_survives_the_server_dying(dying: EmbeddedS3, tmp_path: Pat
         path.write_bytes(body(i))
     settings = make_settings(dying, max_attempts=2, retry_base_delay=0.01, concurrency=16)
     async with FileManager(settings=settings) as fm:
-        await fm.make_bucket(BKT)
+        await fm.make_bucket(BUCKET)
         result = await run_until_killed(dying, "PutObject", 120, fm.copy(str(local), u("in/")))
         assert_clear(result)
         assert len(result.succeeded) + len(result.failed) == N
@@ -130,7 +130,7 @@ async def test_upload_survives_the_server_dying(dying: EmbeddedS3, tmp_path: Pat
         assert {u(k) for k in there} >= {r.destination for r in result.succeeded}
         for key, data in there.items():  # whatever arrived arrived whole
             assert data == (local / key.removeprefix("in/up/")).read_bytes()
-        assert await fm.client.list_multipart_uploads(BKT) == []
+        assert await fm.client.list_multipart_uploads(BUCKET) == []
 
         again = await fm.copy(str(local), u("in/"), conflict="skip")
         assert not again.failed

@@ -17,7 +17,8 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, UnsafeArchiveMember, UnsafeKeyError
 
-from .conftest import BKT, LEDGER, u
+from ..conftest import BUCKET, u
+from .conftest import LEDGER
 
 HOSTILE = [
     "t/a/../../x",
@@ -43,20 +44,20 @@ def files_under(root: Path) -> dict[str, int]:
 
 async def seed(fm: FileManager) -> None:
     for key in HOSTILE:
-        await fm.client.put(BKT, key, b"escaped")  # raw keys: the client does not parse
-    await fm.client.put(BKT, "/abs", b"escaped")
+        await fm.client.put(BUCKET, key, b"escaped")  # raw keys: the client does not parse
+    await fm.client.put(BUCKET, "/abs", b"escaped")
     for key, data in SAFE.items():
-        await fm.client.put(BKT, key, data)
+        await fm.client.put(BUCKET, key, data)
 
 
 @pytest.mark.parametrize("kind", ["copy", "move"])
 async def test_hostile_keys_never_leave_the_destination(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, kind: str
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, kind: str
 ) -> None:
-    await seed(rfm)
+    await seed(fm)
     destination = tmp_path / "sandbox" / "dest"
     destination.mkdir(parents=True)
-    run = rfm.copy if kind == "copy" else rfm.move
+    run = fm.copy if kind == "copy" else fm.move
     by_prefix = await run(u("t/"), str(destination))
     whole_bucket = await run(u(), str(destination / "all"))
     glob = await run(u("t/*"), str(destination / "glob"))
@@ -74,23 +75,23 @@ async def test_hostile_keys_never_leave_the_destination(
     found = files_under(tmp_path)
     expected = {f"sandbox/dest/{k}" for k in SAFE}
     if kind == "copy":  # a move took the safe keys away with its first run
-        expected |= {f"sandbox/dest/all/{BKT}/{k}" for k in SAFE}
+        expected |= {f"sandbox/dest/all/{BUCKET}/{k}" for k in SAFE}
         expected |= {f"sandbox/dest/glob/{k.removeprefix('t/')}" for k in SAFE}
     assert set(found) == expected
     outside = sum(size for name, size in found.items() if not name.startswith("sandbox/dest/"))
     LEDGER.bytes_written_outside += outside
     assert outside == 0
     if kind == "move":  # refused sources stay where they were
-        keys = {o.key async for page in rfm.client.list_tree(BKT, "") for o in page}
+        keys = {o.key async for page in fm.client.list_tree(BUCKET, "") for o in page}
         assert keys == {*HOSTILE, "/abs"}
     LEDGER.bad_inputs_tried += len(HOSTILE) + 1
     LEDGER.operations_run += 3
 
 
 async def test_cli_download_of_hostile_keys_fails_those_items(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path
 ) -> None:
-    await seed(rfm)
+    await seed(fm)
     destination = tmp_path / "dest"
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **s3.environ()}
     done = await anyio.run_process(
@@ -127,14 +128,14 @@ def zip_with(name: str) -> bytes:
 @pytest.mark.parametrize("name", ["a/../../x", "/abs", "..\\x", "a/..\\..\\x", "../x"])
 @pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
 async def test_hostile_archive_members_are_refused(
-    s3: EmbeddedS3, rfm: FileManager, tmp_path: Path, name: str, fmt: str
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, name: str, fmt: str
 ) -> None:
     data = tar_with(name) if fmt == "tar.gz" else zip_with(name)
-    await rfm.client.put(BKT, f"a.{fmt}", data)
+    await fm.client.put(BUCKET, f"a.{fmt}", data)
     local = tmp_path / "sandbox" / "out"
     for archive, destination in ((u(f"a.{fmt}"), str(local)), (u(f"a.{fmt}"), u("out/"))):
         with pytest.raises(UnsafeArchiveMember, match="nothing extracted"):
-            await rfm.extract_archive(archive, destination)
+            await fm.extract_archive(archive, destination)
     assert files_under(tmp_path) == {}
-    assert [o.key async for page in rfm.client.list_tree(BKT, "") for o in page] == [f"a.{fmt}"]
+    assert [o.key async for page in fm.client.list_tree(BUCKET, "") for o in page] == [f"a.{fmt}"]
     LEDGER.bad_inputs_tried += 2

@@ -33,8 +33,10 @@ def _plan(events: Iterable[ChangeEvent]) -> dict[str, tuple[list[str], list[str]
     keys: dict[str, set[str]] = defaultdict(set)
     prefixes: dict[str, set[str]] = defaultdict(set)
     for event in events:
-        keys[event.bucket].update(event.written, event.deleted)
-        prefixes[event.bucket].update(dir_form(p) for p in event.prefixes)
+        if event.written or event.deleted:
+            keys[event.bucket].update(event.written, event.deleted)
+        if event.prefixes:
+            prefixes[event.bucket].update(dir_form(p) for p in event.prefixes)
     plan = {}
     for bucket in keys.keys() | prefixes.keys():
         # the outermost prefixes only: an inner one is covered by its ancestor

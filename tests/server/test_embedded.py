@@ -6,7 +6,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, S3Client, TransientError
 
-from .conftest import make_settings, reset_counts
+from ..conftest import make_settings, reset_counts
 
 
 async def test_async_context_manager_serves_and_releases_its_port(s3: EmbeddedS3) -> None:

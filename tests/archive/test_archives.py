@@ -8,7 +8,6 @@ import os
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ from aios3fm import (
     UnsafeArchiveMember,
 )
 
-from .conftest import make_settings, reset_counts, wait_until
+from ..conftest import BUCKET, make_settings, reset_counts, u, wait_until
 
-BKT = "arch-bucket"
 FORMATS = ["zip", "tar", "tar.gz", "tar.bz2", "tar.xz"]
 TREE = {
     "a.txt": b"alpha",
@@ -32,17 +30,6 @@ TREE = {
     "sub/deeper/z.dat": b"zed",
 }
 EMPTY_DIRS = ["empty dir", "sub/nothing"]
-
-
-@pytest.fixture
-async def afm(s3: EmbeddedS3) -> AsyncIterator[FileManager]:
-    async with FileManager(settings=make_settings(s3)) as fm:
-        await fm.make_bucket(BKT)
-        yield fm
-
-
-def u(key: str = "") -> str:
-    return f"s3://{BKT}/{key}"
 
 
 def names_in(directory: Path) -> list[str]:
@@ -75,28 +62,28 @@ async def read_tree(fm: FileManager, root: str) -> tuple[dict[str, bytes], set[s
 @pytest.mark.parametrize("source", ["local", "s3"])
 @pytest.mark.parametrize("destination", ["local", "s3"])
 async def test_round_trip(
-    afm: FileManager, tmp_path: Path, fmt: str, source: str, destination: str
+    fm: FileManager, bucket: str, tmp_path: Path, fmt: str, source: str, destination: str
 ) -> None:
     make_local_tree(tmp_path / "tree")
     if source == "s3":
-        await afm.copy(tmp_path / "tree", u("src/"))
+        await fm.copy(tmp_path / "tree", u("src/"))
         src = u("src/tree/")
     else:
         src = str(tmp_path / "tree")
     # the archive itself lives on the other side from its sources
     archive = str(tmp_path / f"out.{fmt}") if source == "s3" else u(f"archives/out.{fmt}")
-    created = await afm.create_archive(src, archive)
+    created = await fm.create_archive(src, archive)
     assert created.failed == ()
     dest = u(f"x/{fmt}/") if destination == "s3" else str(tmp_path / "x" / fmt)
 
-    extracted = await afm.extract_archive(archive, dest)
+    extracted = await fm.extract_archive(archive, dest)
 
     assert extracted.failed == ()
     root = dest if destination == "s3" else dest + os.sep
-    files, empty = await read_tree(afm, root + ("tree/" if destination == "s3" else "tree"))
+    files, empty = await read_tree(fm, root + ("tree/" if destination == "s3" else "tree"))
     assert files == TREE
     assert empty == set(EMPTY_DIRS)
-    names = {m.name for m in await afm.list_archive(archive)}
+    names = {m.name for m in await fm.list_archive(archive)}
     assert {f"tree/{n}" for n in TREE} <= names
 
 
@@ -161,7 +148,7 @@ MALICIOUS = {
 @pytest.mark.parametrize("case", sorted(MALICIOUS))
 @pytest.mark.parametrize("destination", ["local", "s3"])
 async def test_malicious_archives_are_refused_and_write_nothing(
-    afm: FileManager, s3: EmbeddedS3, tmp_path: Path, case: str, destination: str
+    fm: FileManager, bucket: str, s3: EmbeddedS3, tmp_path: Path, case: str, destination: str
 ) -> None:
     fmt, data = MALICIOUS[case]
     archive = tmp_path / "in" / f"bad.{fmt}"
@@ -170,68 +157,70 @@ async def test_malicious_archives_are_refused_and_write_nothing(
     sandbox = tmp_path / "sandbox"
     sandbox.mkdir()
     dest = u("out/") if destination == "s3" else str(sandbox / "dest")
-    reset_counts(afm.client, s3)
+    reset_counts(fm.client, s3)
 
     with pytest.raises(UnsafeArchiveMember, match="nothing extracted"):
-        await afm.extract_archive(archive, dest)
+        await fm.extract_archive(archive, dest)
 
     assert names_in(sandbox) == []  # nothing written, not even the destination
     assert names_in(tmp_path) == ["in", "sandbox"]
     assert "PutObject" not in s3.requests
-    assert [o async for page in afm.client.list_tree(BKT) for o in page] == []
+    assert [o async for page in fm.client.list_tree(BUCKET) for o in page] == []
 
 
-async def test_size_guard_and_corrupt_archives(afm: FileManager, tmp_path: Path) -> None:
+async def test_size_guard_and_corrupt_archives(
+    fm: FileManager, bucket: str, tmp_path: Path
+) -> None:
     big = tmp_path / "big.tar"
     big.write_bytes(tar_bytes([tar_member("a", b"x" * 1000), tar_member("b", b"y" * 1000)]))
     with pytest.raises(UnsafeArchiveMember, match=r"over max_total_size=1500"):
-        await afm.extract_archive(big, tmp_path / "out", max_total_size=1500)
+        await fm.extract_archive(big, tmp_path / "out", max_total_size=1500)
     assert not (tmp_path / "out").exists()
-    result = await afm.extract_archive(big, tmp_path / "out", max_total_size=2000)
+    result = await fm.extract_archive(big, tmp_path / "out", max_total_size=2000)
     assert result.objects == 2
 
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(CorruptArchiveError, match=r"broken\.tar\.gz"):
-        await afm.extract_archive(broken, tmp_path / "out2")
+        await fm.extract_archive(broken, tmp_path / "out2")
     with pytest.raises(CorruptArchiveError):
-        await afm.list_archive(broken)
+        await fm.list_archive(broken)
     with pytest.raises(ValueError, match="format"):
-        await afm.create_archive(tmp_path, tmp_path / "archive.rar")
+        await fm.create_archive(tmp_path, tmp_path / "archive.rar")
 
 
 async def test_listings_are_fresh_after_create_and_extract(
-    afm: FileManager, tmp_path: Path
+    fm: FileManager, bucket: str, tmp_path: Path
 ) -> None:
     make_local_tree(tmp_path / "tree")
-    await afm.copy(tmp_path / "tree", u("src/"))
-    assert sorted(e.name for e in await afm.listdir(u())) == ["src"]  # warm
-    assert not await afm.exists(u("out/a.tar.gz"))  # "absent" is cached now
-    assert not await afm.is_dir(u("x/tree/sub/deeper"))
+    await fm.copy(tmp_path / "tree", u("src/"))
+    assert sorted(e.name for e in await fm.listdir(u())) == ["src"]  # warm
+    assert not await fm.exists(u("out/a.tar.gz"))  # "absent" is cached now
+    assert not await fm.is_dir(u("x/tree/sub/deeper"))
 
-    await afm.create_archive(u("src/tree"), u("out/a.tar.gz"))
-    assert [e.name for e in await afm.listdir(u("out/"))] == ["a.tar.gz"]
-    assert sorted(e.name for e in await afm.listdir(u())) == ["out", "src"]
+    await fm.create_archive(u("src/tree"), u("out/a.tar.gz"))
+    assert [e.name for e in await fm.listdir(u("out/"))] == ["a.tar.gz"]
+    assert sorted(e.name for e in await fm.listdir(u())) == ["out", "src"]
 
-    await afm.extract_archive(u("out/a.tar.gz"), u("x/"))
-    assert sorted(e.name for e in await afm.listdir(u())) == ["out", "src", "x"]
-    assert await afm.is_dir(u("x/tree/sub/deeper"))
-    assert [e.name for e in await afm.listdir(u("x/tree/sub/deeper"))] == ["z.dat"]
-    assert [e.name for e in await afm.listdir(u("x/tree/empty dir/"))] == []
+    await fm.extract_archive(u("out/a.tar.gz"), u("x/"))
+    assert sorted(e.name for e in await fm.listdir(u())) == ["out", "src", "x"]
+    assert await fm.is_dir(u("x/tree/sub/deeper"))
+    assert [e.name for e in await fm.listdir(u("x/tree/sub/deeper"))] == ["z.dat"]
+    assert [e.name for e in await fm.listdir(u("x/tree/empty dir/"))] == []
 
 
 async def test_archive_to_s3_goes_up_in_parts(s3: EmbeddedS3) -> None:
     settings = make_settings(s3, multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
     data = os.urandom(6 * MiB)
     async with FileManager(settings=settings) as fm:
-        await fm.make_bucket(BKT)
-        await fm.client.put(BKT, "src/one.bin", data)
-        await fm.client.put(BKT, "src/two.bin", data[::-1])
+        await fm.make_bucket(BUCKET)
+        await fm.client.put(BUCKET, "src/one.bin", data)
+        await fm.client.put(BUCKET, "src/two.bin", data[::-1])
         reset_counts(fm.client, s3)
         result = await fm.create_archive(u("src/"), u("big.tar"))
         assert result.objects == 2
         assert s3.requests["UploadPart"] == 3  # 12 MiB of tar in 5 MiB parts
-        assert await fm.client.list_multipart_uploads(BKT) == []
+        assert await fm.client.list_multipart_uploads(BUCKET) == []
         extracted = await fm.extract_archive(u("big.tar"), u("back/"))
         assert extracted.objects == 2
         assert await fm.read_bytes(u("back/src/one.bin")) == data
@@ -247,11 +236,13 @@ def spool_files() -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
-async def test_local_extraction_keeps_mtimes(afm: FileManager, tmp_path: Path, fmt: str) -> None:
+async def test_local_extraction_keeps_mtimes(
+    fm: FileManager, bucket: str, tmp_path: Path, fmt: str
+) -> None:
     make_local_tree(tmp_path / "tree")
     os.utime(tmp_path / "tree" / "a.txt", (1_700_000_000, 1_700_000_000))
-    await afm.create_archive(tmp_path / "tree", tmp_path / f"t.{fmt}")
-    await afm.extract_archive(tmp_path / f"t.{fmt}", tmp_path / "out")
+    await fm.create_archive(tmp_path / "tree", tmp_path / f"t.{fmt}")
+    await fm.extract_archive(tmp_path / f"t.{fmt}", tmp_path / "out")
     # zip keeps local time in 2-second steps; tar keeps whole seconds
     assert abs(mtime_of(tmp_path / "out" / "tree" / "a.txt") - 1_700_000_000) <= 2
 
@@ -261,9 +252,9 @@ async def test_cancelled_archive_leaves_no_spool_and_no_upload(
 ) -> None:
     settings = make_settings(s3, multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
     async with FileManager(settings=settings) as fm:
-        await fm.make_bucket(BKT)
+        await fm.make_bucket(BUCKET)
         for i in range(4):
-            await fm.client.put(BKT, f"src/{i}.bin", os.urandom(4 * MiB))
+            await fm.client.put(BUCKET, f"src/{i}.bin", os.urandom(4 * MiB))
         before = spool_files()
         held = s3.hold("GetObject", count=4)  # members are read one at a time
         handle = fm.submit(fm.create_archive(u("src/"), u("cancelled.tar")))
@@ -273,5 +264,5 @@ async def test_cancelled_archive_leaves_no_spool_and_no_upload(
         held.release()
         assert result.cancelled
         assert spool_files() == before
-        assert await fm.client.list_multipart_uploads(BKT) == []
+        assert await fm.client.list_multipart_uploads(BUCKET) == []
         assert not await fm.exists(u("cancelled.tar"))

@@ -25,7 +25,7 @@ from aios3fm import (
     TransientError,
 )
 
-from .conftest import make_settings
+from ..conftest import make_settings
 
 
 def assert_translated(exc: S3Error, code: str, operation: str, location: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from aios3fm import EmbeddedS3, FileManager, S3Client
 
-from .conftest import reset_counts, wait_until
+from ..conftest import reset_counts, wait_until
 
 ODD_KEYS = [
     "with space.txt",

@@ -10,15 +10,9 @@ import pytest
 from aios3fm import DirListing, ObjectInfo
 from aios3fm._cache import MISS, CacheStore, dir_form, parent_dir
 
+from ..conftest import Clock
+
 B = "bkt"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def info(key: str, size: int = 1) -> ObjectInfo:

@@ -16,8 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from aios3fm import EmbeddedS3, FileManager, NotFoundError
 from aios3fm._cache import parent_dir
 
-from .conftest import make_settings
-from .test_cache_store import Clock
+from ..conftest import Clock, make_settings
 
 T = TypeVar("T")
 BKT = "model-bucket"
