@@ -5,10 +5,8 @@ imported on first use (PEP 562), so ``import aios3fm`` and the command line's ``
 load neither botocore nor aiohttp until something needs them.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0.dev0"
 
@@ -158,14 +156,15 @@ if TYPE_CHECKING:
     from ._server import EmbeddedCredentials, EmbeddedS3
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'aios3fm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(source, __name__), name)
+    value = getattr(_importlib.import_module(source, __name__), name)
     globals()[name] = value  # later lookups are plain attribute reads
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """The public names and the module's dunders (the helpers above stay out of sight)."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

@@ -121,10 +121,15 @@ def walk(top: Path) -> list[tuple[str, list[str], list[str]]]:
 
 
 def glob(base: Path, pattern: str) -> list[str]:
-    """Matches of ``pattern`` under ``base``, directories ending in ``/``, sorted."""
+    """Matches of ``pattern`` under ``base``, directories ending in ``/``, sorted; a
+    pattern ending in ``/`` matches directories only (as on S3, and on every Python)."""
+    dirs_only = pattern.endswith(("/", os.sep))
     found = []
-    for path in base.glob(pattern):
-        found.append(str(path) + ("/" if path.is_dir() else ""))
+    for path in base.glob(pattern.rstrip("/" + os.sep) or "."):
+        if path.is_dir():
+            found.append(str(path) + "/")
+        elif not dirs_only:
+            found.append(str(path))
     return sorted(found)
 
 

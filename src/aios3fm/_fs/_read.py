@@ -246,7 +246,7 @@ class ReadMethods:
         server-side by the pattern's literal prefix, then matched name by name."""
         location = parse_location(pattern)
         if isinstance(location, Path):
-            text = str(location)
+            text = os.fspath(pattern)  # as typed: Path() would drop a trailing "/"
             base = Glob(text).base
             matches = await anyio.to_thread.run_sync(
                 _local.glob, Path(base or "."), text[len(base) :]

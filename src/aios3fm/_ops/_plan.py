@@ -23,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -185,14 +185,21 @@ def _target(destination: Location | None, name: str, rest: str) -> Location | No
 
 
 async def expand(
-    client: S3Client, sources: Sequence[Source], destination: Location | None
+    client: S3Client,
+    sources: Sequence[Source],
+    destination: Location | None,
+    *,
+    local_tree: Callable[[Path], None] | None = None,
 ) -> AsyncIterator[Item | Missing | Refused]:
+    """The items of every source, in order; ``local_tree`` is told each local directory
+    whose whole tree was expanded (a move or delete removes it once emptied)."""
     for source in sources:
         location = parse_location(source.location)
         found = False
         iterator: AsyncIterator[Item | Refused]
         if isinstance(location, Path):
-            iterator = _expand_local(location, destination, source.name)
+            dirs_only = source.location.endswith(("/", os.sep))  # Path() drops the "/"
+            iterator = _expand_local(location, destination, source.name, dirs_only, local_tree)
         else:
             iterator = _expand_s3(client, location, destination, source)
         async for item in iterator:
@@ -205,6 +212,8 @@ async def expand(
 def _refused_or_item(
     bucket: str, info: ObjectInfo, destination: Location | None, name: str, rest: str
 ) -> Item | Refused:
+    if not rest and info.key.endswith("/") and not name.endswith("/"):
+        name += "/"  # a directory's own marker stays a marker at the destination
     try:
         target = _target(destination, name, rest)
     except UnsafeKeyError as refusal:
@@ -241,10 +250,7 @@ async def _expand_s3(
                 rest = info.key[len(directory) :]
             else:
                 continue  # a sibling sharing the prefix ("key1" for "key")
-            if not rest and info.key == directory and destination is not None:
-                yield _refused_or_item(bucket, info, destination, name + "/", "")  # its marker
-            else:
-                yield _refused_or_item(bucket, info, destination, name, rest)
+            yield _refused_or_item(bucket, info, destination, name, rest)
 
 
 def _item(bucket: str, info: ObjectInfo, target: Location | None) -> Item:
@@ -270,8 +276,16 @@ def _scan(directory: Path) -> tuple[list[tuple[Path, int, float]], list[Path]]:
     return files, dirs
 
 
+def _local_matches(base: Path, pattern: str, dirs_only: bool) -> list[Path]:
+    return sorted(p for p in base.glob(pattern) if not dirs_only or p.is_dir())
+
+
 async def _expand_local(
-    source: Path, destination: Location | None, name: str | None
+    source: Path,
+    destination: Location | None,
+    name: str | None,
+    dirs_only: bool,
+    local_tree: Callable[[Path], None] | None,
 ) -> AsyncIterator[Item]:
     text = str(source)
     literal, base = split_pattern(text)
@@ -279,9 +293,11 @@ async def _expand_local(
         if name is not None:
             raise ValueError(f"{text}: a pattern cannot be placed under one name")
         pattern = text[len(base) :]
-        matches = await anyio.to_thread.run_sync(lambda: sorted(Path(base or ".").glob(pattern)))
+        matches = await anyio.to_thread.run_sync(
+            _local_matches, Path(base or "."), pattern, dirs_only
+        )
         for match in matches:
-            async for item in _expand_local(match, destination, None):
+            async for item in _expand_local(match, destination, None, False, local_tree):
                 yield item
         return
     own = name or source.name
@@ -292,6 +308,8 @@ async def _expand_local(
         return
     if not await anyio.Path(source).is_dir():
         return
+    if local_tree is not None:
+        local_tree(source)
     pending = [source]
     while pending:  # one directory at a time, each scanned in a worker thread
         directory = pending.pop()

@@ -185,16 +185,9 @@ class OperationScheduler:
         target: Location | None,
         job: _Job,
     ) -> None:
+        trees = job.local_dirs.append if job.kind != "copy" else None
         async with send:
-            for source in sources:
-                location = parse_location(source.location)
-                if (
-                    isinstance(location, Path)
-                    and job.kind != "copy"
-                    and await anyio.Path(location).is_dir()
-                ):
-                    job.local_dirs.append(location)
-            async for item in expand(self.client, sources, target):
+            async for item in expand(self.client, sources, target, local_tree=trees):
                 if isinstance(item, Item):
                     job.seen_objects += 1
                     job.seen_bytes += item.size

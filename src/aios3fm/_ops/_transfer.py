@@ -65,6 +65,12 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
 async def transfer(client: S3Client, item: Item) -> Written:
     source, target = item.source, item.destination
     assert target is not None
+    if isinstance(source, S3Location) and isinstance(target, S3Location):
+        # a directory marker is copied too: it may carry bytes and metadata of its own
+        result = await client.copy(
+            source.bucket, source.key, target.bucket, target.key, size=item.size
+        )
+        return Written(result.size, plain_md5(result.etag))
     if item.is_dir:
         if isinstance(target, S3Location):
             key = target.key if target.key.endswith("/") else target.key + "/"
@@ -72,11 +78,6 @@ async def transfer(client: S3Client, item: Item) -> Written:
         else:
             await anyio.Path(target).mkdir(parents=True, exist_ok=True)
         return Written(0)
-    if isinstance(source, S3Location) and isinstance(target, S3Location):
-        result = await client.copy(
-            source.bucket, source.key, target.bucket, target.key, size=item.size
-        )
-        return Written(result.size, plain_md5(result.etag))
     if isinstance(source, Path) and isinstance(target, S3Location):
         return await _upload(client, source, target, item.size)
     if isinstance(source, S3Location) and isinstance(target, Path):
