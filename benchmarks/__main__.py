@@ -1,13 +1,15 @@
 """``python -m benchmarks`` (``make bench``): every benchmark, results in benchmarks/results/.
 
-The micro-benchmarks run first, so that the peers report can judge the CPU goal by them.
+The micro-benchmarks run first, so that the peers report can judge the CPU goal by them;
+the CLI start-up figures (``startup``) come before the peers.
 """
 
-from . import cache, client, memory, peers
+from . import cache, client, memory, peers, startup
 
 cpu = client.main([])
 cache.main()
 memory.main()
+startup.main([])
 peers.main(
     micro={
         "cpu_ms_per_request": {

@@ -23,7 +23,7 @@ from botocore.config import Config
 
 import aios3fm
 from aios3fm import FileManager, Settings
-from aios3fm._server_process import server_process
+from aios3fm._server import server_process
 
 RESULTS = Path(__file__).parent / "results"
 BODY = os.urandom(1024)

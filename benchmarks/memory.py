@@ -15,7 +15,7 @@ import tracemalloc
 from pathlib import Path
 
 from aios3fm import FileManager
-from aios3fm._server_process import server_process
+from aios3fm._server import server_process
 
 from .client import RESULTS, settings_for
 
