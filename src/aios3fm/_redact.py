@@ -11,11 +11,13 @@ handlers are and whenever their loggers were created.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["install_log_redaction", "register_secrets", "scrub"]
 
@@ -75,6 +77,8 @@ def _scrubbed(record: logging.LogRecord) -> logging.LogRecord:
 
 def install_log_redaction() -> None:
     """Wrap the process's log-record factory once (idempotent, thread-safe)."""
+    import logging
+
     global _installed
     with _lock:
         if _installed:

@@ -10,11 +10,7 @@ and the embedded server's moto is loaded only by ``server`` and ``demo``.
 from __future__ import annotations
 
 import argparse
-import logging
-import shlex
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -36,6 +32,9 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _run_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from .._server import EmbeddedS3
 
     s3 = EmbeddedS3(
@@ -255,6 +254,8 @@ def _run_s3_command(args: argparse.Namespace) -> int:
 def _run_file(args: argparse.Namespace) -> int:
     """Every line a command, all run at once through one FileManager; each line's output
     and errors carry ``[line N]``; the exit code is the highest of any line."""
+    import shlex
+
     from .._fs import FileManager
     from ._commands import COMMANDS
 
@@ -315,6 +316,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command: Command = args.run
     if args.debug:
+        import logging
+
         install_log_redaction()  # before the first record, whatever logs it
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._exceptions import (
     CorruptArchiveError,
@@ -18,7 +18,9 @@ from .._exceptions import (
     MissingDependencyError,
     UnsafeArchiveMember,
 )
-from .._models import OperationResult, Progress
+
+if TYPE_CHECKING:
+    from .._models import OperationResult, Progress
 
 __all__ = ["EXIT_CODES", "Output", "exit_code_for", "report", "when"]
 
