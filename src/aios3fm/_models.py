@@ -141,21 +141,25 @@ class DeleteResult:
 class CacheStatistics:
     """Counters of an S3Cache. ``hits``/``misses`` count lookups the store could or could
     not answer; of the misses, ``coalesced`` joined a call already in flight instead of
-    making their own; ``stale_fills_dropped`` the answers not stored because an
-    invalidation covering them came while their call was in flight;
-    ``removed_by_invalidation`` the entries invalidations removed; ``oversized_listings``
-    the listings served but not stored for being bigger than the bound; ``entries`` counts
-    as the bound does (a listing as its number of children)."""
+    making their own, and ``joins_refused`` did not join one because it began before a
+    change to their entry; ``stale_fills_dropped`` the answers not stored because an
+    invalidation covering them came while their call was in flight, and
+    ``late_fills_dropped`` those that arrived after their TTL, counted from when the call
+    began, had run out; ``removed_by_invalidation`` the entries invalidations removed;
+    ``oversized_listings`` the listings served but not stored for being bigger than the
+    bound; ``entries`` counts as the bound does (a listing as its number of children)."""
 
     hits: int = 0
     misses: int = 0
     stale_fills_dropped: int = 0
+    late_fills_dropped: int = 0
     evictions: int = 0
     expirations: int = 0
     invalidations: int = 0
     removed_by_invalidation: int = 0
     oversized_listings: int = 0
     coalesced: int = 0
+    joins_refused: int = 0
     entries: int = 0
     max_entries: int = 0
 

@@ -20,7 +20,15 @@ Invariants (checked by ``_check`` in the tests):
    (see ``_index.py``). Invalidation finds what to remove through it, so it costs what
    it removes plus the key's depth, never the size of the store.
 5. ``_log`` holds every invalidation newer than the oldest fill still in flight, so a fill
-   whose call started before an invalidation that covers it is dropped, not stored.
+   whose call started before an invalidation that covers it is dropped, not stored, and a
+   caller can tell whether a call in flight began before a change to its entry
+   (``changed_since``) and so must not be joined.
+6. An entry expires ``ttl`` after its fill began (``Fill.started``, the oldest moment its
+   answer can describe), never after it arrived; an answer that arrives later than that
+   is not stored at all. ``ttl`` is a true bound on staleness.
+
+The list of buckets is one more entry of the same kind, guarded the same way: any
+invalidation of a bucket covers it.
 """
 
 from __future__ import annotations
@@ -31,10 +39,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .._models import DirListing, ObjectInfo
+from .._models import BucketInfo, DirListing, ObjectInfo
 from ._index import DirectoryIndex, parent_dir
 
-__all__ = ["MISS", "CacheStore", "dir_form", "parent_dir"]
+__all__ = ["MISS", "CacheStore", "Fill", "dir_form", "parent_dir"]
 
 
 class _Miss:
@@ -46,7 +54,7 @@ MISS: Final = _Miss()
 """Returned by lookups when the store knows nothing (``None`` means "known absent")."""
 
 _UnitKey = tuple[str, str, str]  # ("f" | "l", bucket, key-or-prefix)
-_Kind = Literal["key", "prefix", "bucket"]
+_Kind = Literal["key", "prefix", "bucket", "all"]
 
 
 def dir_form(key: str) -> str:
@@ -88,7 +96,12 @@ class _Invalidation:
     key: str
 
     def covers(self, bucket: str, key: str) -> bool:
-        """Would this invalidation have removed the fact or listing ``key`` of ``bucket``?"""
+        """Would this invalidation have removed the fact or listing ``key`` of ``bucket``?
+        (``bucket == ""`` is the list of buckets, which a bucket's invalidation changes.)"""
+        if self.kind == "all":
+            return True
+        if not bucket:
+            return self.kind == "bucket"
         if bucket != self.bucket or self.kind == "bucket":
             return bucket == self.bucket
         # a listing or directory fact is covered by any change at or below it
@@ -99,11 +112,23 @@ class _Invalidation:
         return key in (self.key, dir_form(self.key))
 
 
+@dataclass(slots=True, eq=False)
+class Fill:
+    """A fill about to call S3, from :meth:`CacheStore.begin_fill`: ``seq`` is the last
+    invalidation it has seen, ``started`` the clock when it began (the oldest moment its
+    answer can describe). Ended once, by ``put_*`` or ``end_fill``."""
+
+    seq: int
+    started: float
+    open: bool = True
+
+
 @dataclass
 class StoreCounters:
     hits: int = 0
     misses: int = 0
     stale_fills_dropped: int = 0
+    late_fills_dropped: int = 0
     evictions: int = 0
     expirations: int = 0
     invalidations: int = 0
@@ -137,6 +162,7 @@ class CacheStore:
         self._seq = 0
         self._log: deque[_Invalidation] = deque()
         self._fills: Counter[int] = Counter()
+        self._buckets: tuple[float, tuple[BucketInfo, ...]] | None = None
 
     def __len__(self) -> int:
         """Entries held, counted as the bound counts them (a listing as its children)."""
@@ -190,6 +216,16 @@ class CacheStore:
         self.counters.misses += 1
         return MISS
 
+    def get_buckets(self) -> list[BucketInfo] | _Miss:
+        if self._buckets is not None and self._buckets[0] > self.clock():
+            self.counters.hits += 1
+            return list(self._buckets[1])
+        if self._buckets is not None:
+            self.counters.expirations += 1
+            self._buckets = None
+        self.counters.misses += 1
+        return MISS
+
     def _expired(self, listing: _Listing) -> bool:
         if listing.expires > self.clock():
             return False
@@ -199,64 +235,93 @@ class CacheStore:
 
     # -- fills ----------------------------------------------------------------------------
 
-    def begin_fill(self) -> int:
-        """A token for a fill about to call S3; pass it to ``put_*`` or ``end_fill``."""
+    def begin_fill(self) -> Fill:
+        """A ticket for a fill about to call S3; pass it to ``put_*`` or ``end_fill``."""
         self._fills[self._seq] += 1
-        return self._seq
+        return Fill(self._seq, self.clock())
 
-    def end_fill(self, token: int) -> None:
-        self._fills[token] -= 1
-        if self._fills[token] <= 0:
-            del self._fills[token]
+    def end_fill(self, fill: Fill) -> None:
+        """Done with ``fill`` (idempotent): invalidations older than every fill still in
+        flight are forgotten."""
+        if not fill.open:
+            return
+        fill.open = False
+        self._fills[fill.seq] -= 1
+        if self._fills[fill.seq] <= 0:
+            del self._fills[fill.seq]
         oldest = min(self._fills, default=self._seq)
         while self._log and self._log[0].seq <= oldest:
             self._log.popleft()
 
-    def _stale(self, token: int, bucket: str, keys: Iterable[str]) -> bool:
+    def changed_since(self, fill: Fill, bucket: str, keys: Iterable[str]) -> bool:
+        """Whether an invalidation after ``fill`` began covers one of ``keys`` of
+        ``bucket``: its answer may be older than that change."""
         wanted = tuple(keys)
         for entry in reversed(self._log):
-            if entry.seq <= token:
+            if entry.seq <= fill.seq:
                 break
             if any(entry.covers(bucket, key) for key in wanted):
-                self.counters.stale_fills_dropped += 1
                 return True
         return False
 
-    def put_fact(self, bucket: str, key: str, info: ObjectInfo | None, token: int) -> bool:
+    def _refused(self, fill: Fill, bucket: str, keys: Iterable[str], ttl: float) -> bool:
+        """True (and counted) when ``fill``'s answer must not be stored: the cache is off,
+        a change came while it was in flight, or it arrived after it would have expired."""
+        if not self.max_entries:
+            return True
+        if self.changed_since(fill, bucket, keys):
+            self.counters.stale_fills_dropped += 1
+            return True
+        if self.clock() >= fill.started + ttl:
+            self.counters.late_fills_dropped += 1
+            return True
+        return False
+
+    def put_fact(self, bucket: str, key: str, info: ObjectInfo | None, fill: Fill) -> bool:
         """Store what a HEAD (or a one-key LIST) said of ``key``; False when not stored."""
         try:
-            if not self.max_entries or self._stale(token, bucket, (key,)):
+            ttl = self.ttl if info is not None else self.negative_ttl
+            if self._refused(fill, bucket, (key,), ttl):
                 return False
             self._remove_fact(bucket, key)
-            ttl = self.ttl if info is not None else self.negative_ttl
-            self._facts[(bucket, key)] = _Fact(info, self.clock() + ttl)
+            self._facts[(bucket, key)] = _Fact(info, fill.started + ttl)
             self._units[("f", bucket, key)] = None
             self._weight += 1
             self._index.add(bucket, key)
             self._evict()
             return True
         finally:
-            self.end_fill(token)
+            self.end_fill(fill)
 
-    def put_listing(self, bucket: str, listing: DirListing, token: int) -> bool:
+    def put_buckets(self, buckets: list[BucketInfo], fill: Fill) -> bool:
+        """Store the list of buckets; False when not stored."""
+        try:
+            if self._refused(fill, "", ("",), self.ttl):
+                return False
+            self._buckets = (fill.started + self.ttl, tuple(buckets))
+            return True
+        finally:
+            self.end_fill(fill)
+
+    def put_listing(self, bucket: str, listing: DirListing, fill: Fill) -> bool:
         """Store a complete listing and a fact for each child under the child's own key."""
-        return self.put_listings(bucket, (listing,), token) == 1
+        return self.put_listings(bucket, (listing,), fill) == 1
 
-    def put_listings(self, bucket: str, listings: Iterable[DirListing], token: int) -> int:
+    def put_listings(self, bucket: str, listings: Iterable[DirListing], fill: Fill) -> int:
         """Store listings that one call (say, a recursive listing) produced; returns how
-        many were stored. Each is checked against invalidations newer than ``token``."""
+        many were stored. Each is checked against invalidations since ``fill`` began."""
         stored = 0
         try:
             for listing in listings:
-                stored += self._store_listing(bucket, listing, token)
+                stored += self._store_listing(bucket, listing, fill)
             return stored
         finally:
-            self.end_fill(token)
+            self.end_fill(fill)
 
-    def _store_listing(self, bucket: str, listing: DirListing, token: int) -> bool:
+    def _store_listing(self, bucket: str, listing: DirListing, fill: Fill) -> bool:
         prefix = listing.prefix
         children = tuple(f.key for f in listing.files) + listing.dirs
-        if not self.max_entries or self._stale(token, bucket, (prefix,)):
+        if self._refused(fill, bucket, (prefix,), self.ttl):
             return False
         if max(1, len(children)) > self.max_entries:
             self.counters.oversized_listings += 1  # served, never stored: no self-eviction
@@ -264,7 +329,7 @@ class CacheStore:
         old = self._listings.get((bucket, prefix))
         if old is not None:
             self._remove_listing(old)
-        entry = _Listing(bucket, prefix, listing, self.clock() + self.ttl, children)
+        entry = _Listing(bucket, prefix, listing, fill.started + self.ttl, children)
         self._listings[(bucket, prefix)] = entry
         self._units[("l", bucket, prefix)] = None
         self._weight += entry.weight
@@ -315,14 +380,20 @@ class CacheStore:
         return self._count(removed)
 
     def invalidate_bucket(self, bucket: str) -> int:
-        """Forget everything cached about ``bucket``."""
+        """Forget everything cached about ``bucket``, and the list of buckets."""
         self._record("bucket", bucket, "")
-        removed = sum(self._remove_member(bucket, key) for key in self._index.under(bucket, ""))
-        return self._count(removed)
+        self._buckets = None
+        return self._count(self._remove_bucket(bucket))
+
+    def _remove_bucket(self, bucket: str) -> int:
+        return sum(self._remove_member(bucket, key) for key in self._index.under(bucket, ""))
 
     def clear(self) -> None:
+        """Forget everything; fills in flight now are not stored either."""
+        self._record("all", "", "")
         for bucket in {bucket for bucket, _ in (*self._facts, *self._listings)}:
-            self.invalidate_bucket(bucket)
+            self._remove_bucket(bucket)
+        self._buckets = None
 
     def _count(self, removed: int) -> int:
         self.counters.removed_by_invalidation += removed

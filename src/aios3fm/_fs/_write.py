@@ -20,6 +20,7 @@ from .._events import ChangeEvent
 from .._exceptions import (
     DirectoryNotEmptyError,
     InvalidLocationError,
+    PreconditionFailedError,
     already_exists,
     is_a_directory,
     not_a_directory,
@@ -114,7 +115,9 @@ class WriteMethods:
 
     async def create_file(self, path: PathLike, *, exist_ok: bool = False) -> None:
         """Create an empty file. FileExistsError when a directory is there, or a file and
-        not ``exist_ok`` (an existing file is left as it is)."""
+        not ``exist_ok`` (an existing file is left as it is). On S3 the write happens only
+        if no object has the key (``If-None-Match: *``, decided by S3), so a file written
+        meanwhile, by anyone, is never replaced."""
         location = parse_location(path)
         if isinstance(location, Path):
             await anyio.to_thread.run_sync(_local.create_file, location, exist_ok)
@@ -123,13 +126,16 @@ class WriteMethods:
         bucket, key = location.bucket, location.key
         if key.endswith("/"):
             raise is_a_directory(location, "create_file")
-        existing = await self.cache.lookup(bucket, key)
+        existing = await self.cache.lookup(bucket, key, fresh=True)
         if existing is not None:
             if existing.is_dir or not exist_ok:
                 raise already_exists(location, "create_file")
             return
         try:
-            await self._client.put(bucket, key, b"")
+            await self._client.put(bucket, key, b"", if_none_match=True)
+        except PreconditionFailedError as exc:  # written by another since the lookup
+            if not exist_ok:
+                raise already_exists(location, "create_file") from exc
         finally:
             await self._changed(bucket, written=(key,))
 
@@ -146,9 +152,9 @@ class WriteMethods:
             return
         location = _in_bucket(location, "create_directory")
         bucket, prefix = location.bucket, dir_form(location.key)
-        if await self.cache.file(bucket, prefix[:-1]) is not None:
+        if await self.cache.file(bucket, prefix[:-1], fresh=True) is not None:
             raise already_exists(location, "create_directory", "a file exists there")
-        if await self.cache.directory(bucket, prefix) is not None:
+        if await self.cache.directory(bucket, prefix, fresh=True) is not None:
             if exist_ok:
                 return
             raise already_exists(location, "create_directory", "directory exists")
@@ -163,12 +169,23 @@ class WriteMethods:
             parent = parent_dir(parent)
         if not parent:
             await self.cache.directory(bucket, "")  # BucketNotFoundError for a missing bucket
+        taken: set[str] = set()
+
+        async def mark(marker: str) -> None:
+            """A marker only where none is: an object there (it may hold bytes) stays."""
+            try:
+                await self._client.put(bucket, marker, b"", if_none_match=True)
+            except PreconditionFailedError:
+                taken.add(marker)
+
         try:
             async with task_group() as tg:
                 for marker in missing:
-                    tg.start_soon(self._client.put, bucket, marker, b"")
+                    tg.start_soon(mark, marker)
         finally:
             await self._changed(bucket, written=tuple(missing))
+        if prefix in taken and not exist_ok:  # made by another since the lookup
+            raise already_exists(location, "create_directory", "directory exists")
 
     async def remove(self, path: PathLike) -> None:
         """Delete one file. IsADirectoryError for a directory, FileNotFoundError when
@@ -230,7 +247,7 @@ class WriteMethods:
         info = await self.cache.lookup(src.bucket, src.key)
         if info is None:
             raise not_found(src, "rename")
-        target = await self.cache.lookup(dst.bucket, dst.key.rstrip("/"))
+        target = await self.cache.lookup(dst.bucket, dst.key.rstrip("/"), fresh=True)
         if target is not None and target.is_dir:
             if info.is_dir:
                 raise already_exists(dst, "rename", "destination directory exists")

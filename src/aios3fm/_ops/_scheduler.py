@@ -93,20 +93,11 @@ class _DeleteBatches:
             outcome = await self._scheduler.client.delete_many(bucket, keys)
         except Exception as failure:
             for _, result in batch:
-                reported: BaseException = failure
-                if self._job.kind == "move":  # say that the copy is there and sound
-                    reported = S3Error(
-                        f"{result.source}: copied and verified to {result.destination}, "
-                        f"but deleting the source failed: {failure}",
-                        code=getattr(failure, "code", None) or "DeleteFailed",
-                        operation="DeleteObjects",
-                        location=result.source,
-                    )
-                    reported.__cause__ = failure
-                run.record(replace(result, status="failed", error=reported))
+                run.record(replace(result, status="failed", error=self._reported(result, failure)))
             return
+        finally:  # applied, or perhaps applied when it failed or was cancelled mid-call
+            self._scheduler.invalidator.emit(ChangeEvent(bucket, deleted=tuple(keys)))
         errors = {e.key: e for e in outcome.errors}
-        self._scheduler.invalidator.emit(ChangeEvent(bucket, deleted=outcome.deleted))
         for key, result in batch:
             error = errors.get(key)
             if error is None:
@@ -119,6 +110,19 @@ class _DeleteBatches:
                     location=f"s3://{bucket}/{key}",
                 )
                 run.record(replace(result, status="failed", error=exc))
+
+    def _reported(self, result: ItemResult, failure: Exception) -> BaseException:
+        if self._job.kind != "move":
+            return failure
+        reported = S3Error(  # say that the copy is there and sound
+            f"{result.source}: copied and verified to {result.destination}, "
+            f"but deleting the source failed: {failure}",
+            code=getattr(failure, "code", None) or "DeleteFailed",
+            operation="DeleteObjects",
+            location=result.source,
+        )
+        reported.__cause__ = failure
+        return reported
 
 
 class OperationScheduler:
@@ -243,9 +247,11 @@ class OperationScheduler:
             run.record(replace(result, status="planned"))
             return
         if target is not None and not already_there:
-            written = await transfer(self.client, item)
-            if isinstance(target, S3Location):
-                self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
+            try:
+                written = await transfer(self.client, item)
+            finally:  # written, or perhaps written when it failed or was cancelled mid-call
+                if isinstance(target, S3Location):
+                    self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
             if job.kind == "copy":
                 run.record(result)
                 return
@@ -261,7 +267,7 @@ class OperationScheduler:
     async def _existing(self, target: S3Location, job: _Job) -> ObjectInfo | None:
         if job.existing is not None:
             return job.existing.get(target.key)
-        return await self.cache.file(target.bucket, target.key)
+        return await self.cache.file(target.bucket, target.key, fresh=True)  # guards a write
 
     async def _exists(self, target: Location, job: _Job) -> bool:
         if isinstance(target, Path):

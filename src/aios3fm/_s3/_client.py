@@ -187,16 +187,21 @@ class S3Client:
     async def put(
         self, bucket: str, key: str, body: bytes | bytearray | memoryview | AsyncIterator[bytes],
         *, content_type: str | None = None, size_hint: int | None = None,
+        if_none_match: bool = False,
     ) -> PutResult:  # fmt: skip
         """Write an object from bytes or an async iterator of chunks; multipart above
-        ``settings.multipart_threshold`` (parts concurrent, aborted on any failure)."""
+        ``settings.multipart_threshold`` (parts concurrent, aborted on any failure).
+        ``if_none_match``: only if no object has the key (``If-None-Match: *``), decided
+        by S3 atomically; PreconditionFailedError (412) when one does."""
         extra = {"ContentType": content_type} if content_type else {}
+        condition = {"IfNoneMatch": "*"} if if_none_match else {}
+        t = self._transport
         if isinstance(body, (bytes, bytearray, memoryview)):
             data = bytes(body)
             if len(data) > self.settings.multipart_threshold:
-                return await _multipart.upload_bytes(self._transport, bucket, key, data, extra)
-            return await _multipart.put_object(self._transport, bucket, key, data, extra)
-        return await _multipart.upload_stream(self._transport, bucket, key, body, extra, size_hint)
+                return await _multipart.upload_bytes(t, bucket, key, data, extra, condition)
+            return await _multipart.put_object(t, bucket, key, data, extra, condition)
+        return await _multipart.upload_stream(t, bucket, key, body, extra, size_hint, condition)
 
     async def copy(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,

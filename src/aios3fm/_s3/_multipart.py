@@ -38,6 +38,9 @@ __all__ = [
 logger = logging.getLogger("aios3fm")
 
 MAX_PARTS = 10_000
+_NONE: Mapping[str, Any] = {}
+"""No condition: ``condition`` is what a write must find to happen (``IfNoneMatch``),
+sent with PutObject and CompleteMultipartUpload (CreateMultipartUpload takes none)."""
 _MAX_INFLIGHT_PARTS = 8  # parts held in memory at once: 8 x 8 MiB, about what aws cli keeps
 
 
@@ -57,11 +60,17 @@ def _location(bucket: str, key: str) -> str:
 
 
 async def put_object(
-    transport: Transport, bucket: str, key: str, data: bytes, extra: Mapping[str, Any]
+    transport: Transport,
+    bucket: str,
+    key: str,
+    data: bytes,
+    extra: Mapping[str, Any],
+    condition: Mapping[str, Any] = _NONE,
 ) -> PutResult:
     response = await transport.call(
-        "PutObject", _location(bucket, key), Bucket=bucket, Key=key, Body=data, **extra
-    )
+        "PutObject", _location(bucket, key), Bucket=bucket, Key=key, Body=data, **extra,
+        **condition,
+    )  # fmt: skip
     return PutResult(bucket, key, len(data), strip_etag(response.get("ETag")) or "")
 
 
@@ -83,13 +92,18 @@ async def upload_part(
 
 
 async def complete(
-    transport: Transport, bucket: str, key: str, upload_id: str, etags: Sequence[str]
+    transport: Transport,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    etags: Sequence[str],
+    condition: Mapping[str, Any] = _NONE,
 ) -> str:
     """Complete with part ``i + 1`` having ``etags[i]``; returns the object's ETag."""
     parts = [{"PartNumber": i + 1, "ETag": etag} for i, etag in enumerate(etags)]
     response = await transport.call(
         "CompleteMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key,
-        UploadId=upload_id, MultipartUpload={"Parts": parts},
+        UploadId=upload_id, MultipartUpload={"Parts": parts}, **condition,
     )  # fmt: skip
     return strip_etag(response.get("ETag")) or ""
 
@@ -149,7 +163,12 @@ class _PartWindow:
 
 
 async def upload_bytes(
-    transport: Transport, bucket: str, key: str, data: bytes, extra: Mapping[str, Any]
+    transport: Transport,
+    bucket: str,
+    key: str,
+    data: bytes,
+    extra: Mapping[str, Any],
+    condition: Mapping[str, Any] = _NONE,
 ) -> PutResult:
     size = part_size(len(data), transport.settings.multipart_chunksize)
     view = memoryview(data)
@@ -158,7 +177,7 @@ async def upload_bytes(
         async with task_group() as tg:
             for number, offset in enumerate(range(0, len(data), size), start=1):
                 await window.send(tg, number, bytes(view[offset : offset + size]))
-        etag = await complete(transport, bucket, key, upload_id, window.ordered())
+        etag = await complete(transport, bucket, key, upload_id, window.ordered(), condition)
     return PutResult(bucket, key, len(data), etag, len(window.etags))
 
 
@@ -187,11 +206,12 @@ async def upload_stream(
     chunks: AsyncIterator[bytes],
     extra: Mapping[str, Any],
     size_hint: int | None,
+    condition: Mapping[str, Any] = _NONE,
 ) -> PutResult:
     """One PutObject when the stream ends within the threshold, else a multipart upload."""
     size = part_size(size_hint or 0, transport.settings.multipart_chunksize)
     async with aclosing(_split(chunks, size)) as parts:
-        return await _upload_parts(transport, bucket, key, parts, extra)
+        return await _upload_parts(transport, bucket, key, parts, extra, condition)
 
 
 async def _upload_parts(
@@ -200,6 +220,7 @@ async def _upload_parts(
     key: str,
     parts: AsyncIterator[bytes],
     extra: Mapping[str, Any],
+    condition: Mapping[str, Any],
 ) -> PutResult:
     head: list[bytes] = []
     total = 0
@@ -209,7 +230,7 @@ async def _upload_parts(
         if total > transport.settings.multipart_threshold:
             break
     else:
-        return await put_object(transport, bucket, key, b"".join(head), extra)
+        return await put_object(transport, bucket, key, b"".join(head), extra, condition)
     async with _multipart_upload(transport, bucket, key, extra) as upload_id:
         window = _PartWindow(transport, bucket, key, upload_id)
         async with task_group() as tg:
@@ -221,7 +242,7 @@ async def _upload_parts(
                 number += 1
                 total += len(part)
                 await window.send(tg, number, part)
-        etag = await complete(transport, bucket, key, upload_id, window.ordered())
+        etag = await complete(transport, bucket, key, upload_id, window.ordered(), condition)
     return PutResult(bucket, key, total, etag, len(window.etags))
 
 

@@ -83,6 +83,10 @@ class Hold:
         with self._lock:
             return self._arrived
 
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
+
     def release(self) -> None:
         """Send every answer held now, and hold no more."""
         self._released.set()
