@@ -31,11 +31,13 @@ from .._exceptions import CorruptArchiveError, UnsafeArchiveMember
 from .._location import S3Location, parse_location
 from .._models import ItemResult, OperationResult
 from .._ops import (
-    Item,
     Missing,
+    Planned,
+    Policy,
     ProgressCallback,
     Refused,
     Run,
+    Skipped,
     Source,
     download,
     expand,
@@ -127,7 +129,11 @@ class ArchiveOperations:
                 file: IO[bytes] = await anyio.to_thread.run_sync(lambda: os.fdopen(fd, "wb"))
                 try:
                     writer = await anyio.to_thread.run_sync(open_writer, file, fmt)
-                    async for item in expand(self._client, [Source(s) for s in sources], Path(".")):
+                    plan = expand(
+                        self._client, [Source(s) for s in sources], Path("."),
+                        policy=Policy("copy"),
+                    )  # fmt: skip
+                    async for item in plan:
                         await self._add_member(writer, item, run)
                     await anyio.to_thread.run_sync(writer.close)
                 finally:
@@ -142,13 +148,16 @@ class ArchiveOperations:
                 await anyio.Path(spool).unlink(missing_ok=True)
         return run.result()
 
-    async def _add_member(self, writer: Any, item: Item | Missing | Refused, run: Run) -> None:
+    async def _add_member(self, writer: Any, item: Planned, run: Run) -> None:
         if isinstance(item, Missing):
             error = FileNotFoundError(f"{item.source}: no such file or directory")
             run.record(ItemResult(item.source, None, "failed", error=error))
             return
         if isinstance(item, Refused):  # a key that would be an unsafe member name
             run.record(ItemResult(item.source, None, "failed", error=item.error))
+            return
+        if isinstance(item, Skipped):  # a symlink not followed, a special file
+            run.record(ItemResult(item.source, None, "skipped", reason=item.reason))
             return
         assert isinstance(item.destination, Path)
         name = item.destination.as_posix()
@@ -157,9 +166,9 @@ class ArchiveOperations:
             await anyio.to_thread.run_sync(writer.add_dir, name, mtime)
         elif isinstance(item.source, S3Location):
             async with contextlib.AsyncExitStack() as stack:
-                try:
+                try:  # the version listed and sized in the header, or none: never cut short
                     reader = await stack.enter_async_context(
-                        self._client.get(item.source.bucket, item.source.key)
+                        self._client.get(item.source.bucket, item.source.key, if_match=item.etag)
                     )
                 except Exception as exc:  # nothing of it written yet: left out, reported
                     run.record(ItemResult(str(item.source), name, "failed", item.size, exc))

@@ -93,7 +93,10 @@ async def _transfer(fm: FileManager, args: argparse.Namespace, out: Output, move
             result = await to_name(sources[0], destination, progress=progress, **options)
         else:
             run = fm.move if move else fm.copy
-            result = await run(sources, destination, progress=progress, **options)
+            result = await run(
+                sources, destination, progress=progress,
+                follow_symlinks=args.follow_symlinks, **options,
+            )  # fmt: skip
     return report(out, result, verb)
 
 
@@ -119,7 +122,9 @@ async def cmd_rm(fm: FileManager, args: argparse.Namespace, out: Output) -> int:
             out.item({"status": "done", "source": path}, f"delete {path}")
         return EXIT_OK
     with out.bar("delete") as progress:
-        result = await fm.delete(args.paths, dry_run=args.dry_run, progress=progress)
+        result = await fm.delete(
+            args.paths, dry_run=args.dry_run, progress=progress, if_unchanged=args.if_unchanged
+        )
     return report(out, result, "delete")
 
 

@@ -178,9 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
             default="overwrite",
             help="when the destination exists (overwrite)",
         )
+        sub.add_argument(
+            "--no-follow-symlinks",
+            dest="follow_symlinks",
+            action="store_false",
+            help="skip local symlinks (by default they are followed, loops and links to "
+            "directories outside the tree excepted; every skip is reported)",
+        )
         sub.add_argument("paths", nargs="+", metavar="SRC... DST")
     rm = s3_command("rm", "delete files (and with -r directories)")
     rm.add_argument("-r", "--recursive", action="store_true", help="directories too")
+    rm.add_argument(
+        "--if-unchanged",
+        action="store_true",
+        help="delete only what the listing showed (S3: that ETag); keep and report the rest",
+    )
     rm.add_argument("paths", nargs="+", metavar="PATH")
     mkdir = s3_command("mkdir", "create directories")
     mkdir.add_argument(

@@ -112,13 +112,21 @@ class FileManager(ReadMethods, WriteMethods):
         conflict: Conflict = "overwrite",
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        follow_symlinks: bool = True,
     ) -> OperationResult:
         """Copy files, directories (recursively) and glob matches, local or S3, into
         ``destination_dir``, each under its own name (as ``cp -r SRC... DIR/``). S3 to S3
         is a server-side copy. ``conflict``: ``overwrite`` (default, no existence check),
         ``skip`` or ``error`` for destinations that exist. ``dry_run`` plans and reports
         without writing. ``progress`` is called at most ~20 times a second. One failed
-        item never stops the others: see the result's ``failed``."""
+        item never stops the others: see the result's ``failed``.
+
+        A location that holds ``*``, ``?`` or ``[`` and exists as typed means itself;
+        otherwise it is a pattern (``[*]`` matches a literal ``*``). A source whose
+        destination lies inside it is refused, and so is an item whose source and
+        destination are the same object. Local symlinks are followed (as aws s3 does),
+        except loops and links to directories outside the tree; ``follow_symlinks=False``
+        skips them. Every entry left alone is in the result's ``skipped``, with why."""
         return await self.scheduler.run(
             "copy",
             _sources(sources),
@@ -126,6 +134,7 @@ class FileManager(ReadMethods, WriteMethods):
             conflict=conflict,
             dry_run=dry_run,
             progress=progress,
+            follow_symlinks=follow_symlinks,
         )
 
     async def move(
@@ -136,9 +145,15 @@ class FileManager(ReadMethods, WriteMethods):
         conflict: Conflict = "overwrite",
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        follow_symlinks: bool = True,
     ) -> OperationResult:
         """As :meth:`copy`, then each source is deleted, only once its copy is verified
-        (size, and checksum where S3 gives one). A source whose copy failed stays."""
+        (size, and checksum where S3 gives one), and only in the version that was copied:
+        an S3 source must still have the ETag it was copied with (a conditional delete),
+        a local one its size, mtime (ns) and inode; a source changed meanwhile is kept and
+        its item fails saying so. A source whose copy failed stays. A symlink to a file
+        is copied and then removed (the file it points to stays); a symlink to a
+        directory is skipped, never followed."""
         return await self.scheduler.run(
             "move",
             _sources(sources),
@@ -146,6 +161,7 @@ class FileManager(ReadMethods, WriteMethods):
             conflict=conflict,
             dry_run=dry_run,
             progress=progress,
+            follow_symlinks=follow_symlinks,
         )
 
     async def delete(
@@ -154,12 +170,17 @@ class FileManager(ReadMethods, WriteMethods):
         *,
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        if_unchanged: bool = False,
     ) -> OperationResult:
         """Delete files and directories (recursively) and glob matches. S3 objects go in
-        DeleteObjects batches of 1000; every per-key error is reported in the result."""
+        DeleteObjects batches of 1000; every per-key error is reported in the result.
+        ``if_unchanged``: only in the version the listing showed (S3: its ETag; local:
+        size, mtime and inode); what changed meanwhile is kept and reported. A symlink is
+        removed itself, never followed."""
         return await self.scheduler.run(
-            "delete", _sources(paths), None, dry_run=dry_run, progress=progress
-        )
+            "delete", _sources(paths), None, dry_run=dry_run, progress=progress,
+            if_unchanged=if_unchanged,
+        )  # fmt: skip
 
     async def copy_file(
         self,

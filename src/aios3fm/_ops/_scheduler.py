@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -35,15 +34,17 @@ from .._location import S3Location, parse_location
 from .._models import ItemResult, ObjectInfo, OperationResult
 from .._s3 import S3Client
 from .._tasks import task_group
-from ._plan import Item, Location, Missing, Refused, Source, expand
+from ._deletes import DeleteBatches
+from ._items import Item, Location, Missing, Planned, Refused, Skipped, Source, Stamp
+from ._names import same_refusal
+from ._plan import Policy, expand
 from ._run import ProgressCallback, Run
-from ._transfer import Written, md5_of, plain_md5, transfer
+from ._transfer import Written, md5_of, plain_md5, source_changed, stamp_of, transfer
 
 __all__ = ["Conflict", "OperationKind", "OperationScheduler"]
 
 Conflict = Literal["overwrite", "skip", "error"]
 OperationKind = Literal["copy", "move", "delete"]
-_DELETE_BATCH = 1000
 
 
 def _text(location: Location | None) -> str | None:
@@ -53,76 +54,20 @@ def _text(location: Location | None) -> str | None:
 class _Job:
     """What one scheduler run keeps beside its Run."""
 
-    def __init__(self, kind: OperationKind, conflict: Conflict, run: Run) -> None:
+    def __init__(
+        self, kind: OperationKind, conflict: Conflict, run: Run, policy: Policy,
+        if_unchanged: bool,
+    ) -> None:  # fmt: skip
         self.kind = kind
         self.conflict = conflict
         self.run = run
+        self.policy = policy
+        self.if_unchanged = if_unchanged
         self.seen_objects = 0
         self.seen_bytes = 0
         self.local_dirs: list[Path] = []
         self.existing: dict[str, ObjectInfo] | None = None
         """The objects under an S3 destination when the run began (conflict checks only)."""
-
-
-class _DeleteBatches:
-    """Collects S3 keys per bucket and deletes them 1000 at a time."""
-
-    def __init__(self, scheduler: OperationScheduler, job: _Job) -> None:
-        self._scheduler = scheduler
-        self._job = job
-        self._pending: dict[str, list[tuple[str, ItemResult]]] = defaultdict(list)
-
-    def add(self, tg: anyio.abc.TaskGroup, bucket: str, key: str, result: ItemResult) -> None:
-        batch = self._pending[bucket]
-        batch.append((key, result))
-        if len(batch) >= _DELETE_BATCH:
-            self._pending[bucket] = []
-            tg.start_soon(self._delete, bucket, batch)
-
-    async def flush(self) -> None:
-        pending, self._pending = self._pending, defaultdict(list)
-        async with task_group() as tg:
-            for bucket, batch in pending.items():
-                if batch:
-                    tg.start_soon(self._delete, bucket, batch)
-
-    async def _delete(self, bucket: str, batch: list[tuple[str, ItemResult]]) -> None:
-        keys = [key for key, _ in batch]
-        run = self._job.run
-        try:
-            outcome = await self._scheduler.client.delete_many(bucket, keys)
-        except Exception as failure:
-            for _, result in batch:
-                run.record(replace(result, status="failed", error=self._reported(result, failure)))
-            return
-        finally:  # applied, or perhaps applied when it failed or was cancelled mid-call
-            self._scheduler.invalidator.emit(ChangeEvent(bucket, deleted=tuple(keys)))
-        errors = {e.key: e for e in outcome.errors}
-        for key, result in batch:
-            error = errors.get(key)
-            if error is None:
-                run.record(result)
-            else:
-                exc = S3Error(
-                    f"s3://{bucket}/{key}: {error.code}: {error.message}",
-                    code=error.code,
-                    operation="DeleteObjects",
-                    location=f"s3://{bucket}/{key}",
-                )
-                run.record(replace(result, status="failed", error=exc))
-
-    def _reported(self, result: ItemResult, failure: Exception) -> BaseException:
-        if self._job.kind != "move":
-            return failure
-        reported = S3Error(  # say that the copy is there and sound
-            f"{result.source}: copied and verified to {result.destination}, "
-            f"but deleting the source failed: {failure}",
-            code=getattr(failure, "code", None) or "DeleteFailed",
-            operation="DeleteObjects",
-            location=result.source,
-        )
-        reported.__cause__ = failure
-        return reported
 
 
 class OperationScheduler:
@@ -145,20 +90,26 @@ class OperationScheduler:
         conflict: Conflict = "overwrite",
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
+        follow_symlinks: bool = True,
+        if_unchanged: bool = False,
     ) -> OperationResult:
         """Act on every item the sources expand to, placing each inside ``destination``
-        (a directory) under its own name or the name its Source gives."""
+        (a directory) under its own name or the name its Source gives.
+        ``follow_symlinks`` (copies of local trees) and ``if_unchanged`` (deletes: only
+        what the listing showed) as for FileManager's methods."""
         if conflict not in ("overwrite", "skip", "error"):
             raise ValueError(f"conflict must be 'overwrite', 'skip' or 'error', not {conflict!r}")
         target = parse_location(destination) if destination is not None else None
-        job = _Job(kind, conflict, Run(kind, self.client.api_calls, dry_run=dry_run,
-                                       progress=progress))  # fmt: skip
-        deletes = _DeleteBatches(self, job)
+        for source in sources:  # a malformed location is refused before anything starts
+            parse_location(source.location)
+        run = Run(kind, self.client.api_calls, dry_run=dry_run, progress=progress)
+        job = _Job(kind, conflict, run, Policy(kind, follow_symlinks), if_unchanged)
+        deletes = DeleteBatches(self.client, self.invalidator, run, move=kind == "move")
         try:
             with job.run.cancellable():
                 if conflict != "overwrite" and isinstance(target, S3Location) and target.bucket:
                     await self._scan_destination(job, target, sources)
-                send, receive = anyio.create_memory_object_stream[Item | Missing | Refused](1000)
+                send, receive = anyio.create_memory_object_stream[Planned](1000)
                 async with task_group() as tg:
                     tg.start_soon(self._produce, send, sources, target, job)
                     async with receive:
@@ -184,25 +135,31 @@ class OperationScheduler:
 
     async def _produce(
         self,
-        send: anyio.abc.ObjectSendStream[Item | Missing | Refused],
+        send: anyio.abc.ObjectSendStream[Planned],
         sources: Sequence[Source],
         target: Location | None,
         job: _Job,
     ) -> None:
         trees = job.local_dirs.append if job.kind != "copy" else None
         async with send:
-            async for item in expand(self.client, sources, target, local_tree=trees):
-                if isinstance(item, Item):
-                    job.seen_objects += 1
-                    job.seen_bytes += item.size
-                await send.send(item)
+            for source in sources:
+                try:
+                    async for item in expand(
+                        self.client, [source], target, policy=job.policy, local_tree=trees
+                    ):
+                        if isinstance(item, Item):
+                            job.seen_objects += 1
+                            job.seen_bytes += item.size
+                        await send.send(item)
+                except Exception as exc:  # a listing page failed: what was done stays done
+                    await send.send(Refused(source.location, exc))
         job.run.totals(job.seen_objects, job.seen_bytes)
 
     async def _work(
         self,
-        receive: anyio.abc.ObjectReceiveStream[Item | Missing | Refused],
+        receive: anyio.abc.ObjectReceiveStream[Planned],
         job: _Job,
-        deletes: _DeleteBatches,
+        deletes: DeleteBatches,
         tg: anyio.abc.TaskGroup,
     ) -> None:
         run = job.run
@@ -215,6 +172,9 @@ class OperationScheduler:
                 if isinstance(item, Refused):
                     run.record(ItemResult(item.source, None, "failed", error=item.error))
                     continue
+                if isinstance(item, Skipped):
+                    run.record(ItemResult(item.source, None, "skipped", reason=item.reason))
+                    continue
                 try:
                     await self._one(item, job, deletes, tg)
                 except Exception as exc:  # one bad item never stops the others
@@ -225,11 +185,13 @@ class OperationScheduler:
                     )
 
     async def _one(
-        self, item: Item, job: _Job, deletes: _DeleteBatches, tg: anyio.abc.TaskGroup
+        self, item: Item, job: _Job, deletes: DeleteBatches, tg: anyio.abc.TaskGroup
     ) -> None:
         source, target = item.source, item.destination
         run = job.run
         result = ItemResult(str(source), _text(target), "done", item.size)
+        if target is not None and await _same_object(source, target):
+            raise same_refusal(source, target)
         checks = not item.is_dir and job.conflict != "overwrite"
         already_there = False
         if checks and target is not None and await self._exists(target, job):
@@ -246,9 +208,10 @@ class OperationScheduler:
         if run.dry_run:
             run.record(replace(result, status="planned"))
             return
+        written: Written | None = None
         if target is not None and not already_there:
             try:
-                written = await transfer(self.client, item)
+                written = await transfer(self.client, item, pinned=job.kind == "move")
             finally:  # written, or perhaps written when it failed or was cancelled mid-call
                 if isinstance(target, S3Location):
                     self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
@@ -256,13 +219,20 @@ class OperationScheduler:
                 run.record(result)
                 return
             _verify(item, written)
-        # a move whose copy is verified, or a delete: the source goes
+        # a move whose copy is verified, or a delete: the source goes, in the version
+        # that was copied (a move) or listed (if_unchanged), never a newer one
         if isinstance(source, S3Location):
-            deletes.add(tg, source.bucket, source.key, result)
-        else:
-            if not item.is_dir:
+            pinned = job.kind == "move" or job.if_unchanged
+            version = (written.source_etag if written else None) or item.etag
+            deletes.add(tg, source.bucket, source.key, version if pinned else None, result)
+            return
+        if not item.is_dir:
+            expected = written.stamp if written is not None else None
+            if expected is not None or job.if_unchanged:
+                await _unlink_if(source, expected or item.stamp)
+            else:
                 await anyio.Path(source).unlink()
-            run.record(result)
+        run.record(result)
 
     async def _existing(self, target: S3Location, job: _Job) -> ObjectInfo | None:
         if job.existing is not None:
@@ -298,9 +268,34 @@ class OperationScheduler:
                 await anyio.to_thread.run_sync(_remove_empty_tree, root)
 
 
+async def _same_object(source: Location, target: Location) -> bool:
+    """Whether both sides are one object: the same bucket and key, or the same local file
+    once ``.``, ``..`` and symlinks are resolved (hard links included)."""
+    if isinstance(source, S3Location) or isinstance(target, S3Location):
+        return source == target
+    return await anyio.to_thread.run_sync(_same_file, source, target)
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    if os.path.realpath(source) == os.path.realpath(target):
+        return True
+    try:
+        return os.path.samefile(source, target)
+    except OSError:  # the target does not exist (yet)
+        return False
+
+
+async def _unlink_if(source: Path, stamp: Stamp | None) -> None:
+    """Remove a local source only if it is still the file that was copied (or listed):
+    same size, mtime in nanoseconds, inode and device; else keep it and say so."""
+    if stamp is None or await anyio.to_thread.run_sync(stamp_of, source) != stamp:
+        raise source_changed(source, "after it was read")
+    await anyio.Path(source).unlink()
+
+
 def _verify(item: Item, written: Written) -> None:
-    if item.is_dir:
-        return
+    if item.is_dir and not isinstance(item.source, S3Location):
+        return  # a local directory, recreated: nothing to compare
     expected_md5 = plain_md5(item.etag)
     if written.size != item.size or (expected_md5 and written.md5 and written.md5 != expected_md5):
         raise S3Error(

@@ -1,9 +1,12 @@
 """Moving one item's bytes, for each pair: local->S3, S3->local, S3->S3, local->local.
 
 Each returns what was written (size, and the ETag or MD5 when known) so that a move can
-verify its copy before it deletes the source. Downloads and local copies go to a temporary
-file in the destination directory, renamed into place only when complete; a failure or a
-cancellation removes it (shielded). Uploads above the threshold stream the file in parts.
+verify its copy before it deletes the source, and which version of the source it read
+(an S3 ETag, or a local file's stamp) so that the move deletes that version only. A local
+file that changes while it is read fails its item. Downloads and local copies go to a
+temporary file in the destination directory, renamed into place only when complete; a
+failure or a cancellation removes it (shielded). Uploads above the threshold stream the
+file in parts.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import anyio.to_thread
 from .._exceptions import S3Error
 from .._location import S3Location
 from .._s3 import S3Client
-from ._plan import Item
+from ._items import Item, Stamp
 
-__all__ = ["Written", "download", "file_chunks", "md5_of", "plain_md5", "transfer"]
+__all__ = [
+    "Written", "download", "file_chunks", "md5_of", "plain_md5", "source_changed", "stamp_of",
+    "transfer",
+]  # fmt: skip
 
 _CHUNK = 1024 * 1024
 
@@ -34,6 +40,23 @@ class Written:
     size: int
     md5: str | None = None
     """The MD5 of what was written, when known (an S3 single-part ETag is one)."""
+    source_etag: str | None = None
+    """The version of an S3 source that was read or copied."""
+    stamp: Stamp | None = None
+    """A local source as it was when it was read."""
+
+
+def stamp_of(path: Path) -> Stamp:
+    """``(size, mtime_ns, inode, device)`` of a local file (blocking: a worker thread)."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev
+
+
+def source_changed(location: object, when: str) -> S3Error:
+    return S3Error(
+        f"{location}: changed {when}; the source is kept as it is now",
+        code="SourceChanged", operation="move", location=str(location),
+    )  # fmt: skip
 
 
 def plain_md5(etag: str | None) -> str | None:
@@ -62,15 +85,19 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
             await f.aclose()
 
 
-async def transfer(client: S3Client, item: Item) -> Written:
+async def transfer(client: S3Client, item: Item, *, pinned: bool = False) -> Written:
+    """Copy ``item``; ``pinned``: an S3 source is copied only in the version its listing
+    showed (a move deletes that version afterwards, and nothing newer)."""
     source, target = item.source, item.destination
     assert target is not None
     if isinstance(source, S3Location) and isinstance(target, S3Location):
         # a directory marker is copied too: it may carry bytes and metadata of its own
+        version = item.etag if pinned else None
         result = await client.copy(
-            source.bucket, source.key, target.bucket, target.key, size=item.size
-        )
-        return Written(result.size, plain_md5(result.etag))
+            source.bucket, source.key, target.bucket, target.key, size=item.size,
+            if_match=version,
+        )  # fmt: skip
+        return Written(result.size, plain_md5(result.etag), source_etag=version)
     if item.is_dir:
         if isinstance(target, S3Location):
             key = target.key if target.key.endswith("/") else target.key + "/"
@@ -88,8 +115,11 @@ async def transfer(client: S3Client, item: Item) -> Written:
 
 
 async def _upload(client: S3Client, source: Path, target: S3Location, size: int) -> Written:
+    before = await anyio.to_thread.run_sync(stamp_of, source)
     if size <= client.settings.multipart_threshold:
         data = await anyio.Path(source).read_bytes()
+        if await anyio.to_thread.run_sync(stamp_of, source) != before:
+            raise source_changed(source, "while it was read")
         result = await client.put(target.bucket, target.key, data)
         md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if result.etag != md5:
@@ -99,26 +129,33 @@ async def _upload(client: S3Client, source: Path, target: S3Location, size: int)
                 operation="upload",
                 location=str(target),
             )
-        return Written(len(data), md5)
+        return Written(len(data), md5, stamp=before)
 
     result = await client.put(target.bucket, target.key, file_chunks(source), size_hint=size)
-    return Written(result.size)
+    if await anyio.to_thread.run_sync(stamp_of, source) != before or result.size != before[0]:
+        raise source_changed(source, "while it was uploaded")
+    return Written(result.size, stamp=before)
+
+
+def _temporary(directory: Path) -> tuple[int, str]:
+    """A temporary file beside the target: a short name of its own, so that a target
+    name of 255 bytes still has room (blocking: a worker thread)."""
+    return tempfile.mkstemp(dir=directory, prefix=".aios3fm-", suffix=".aios3fm")
 
 
 async def download(client: S3Client, source: S3Location, target: Path) -> Written:
     """``source`` into the file ``target``, through a temporary file beside it that is
     checked against the ETag (an MD5 for single-part objects) and renamed into place."""
     await anyio.Path(target.parent).mkdir(parents=True, exist_ok=True)
-    fd, name = await anyio.to_thread.run_sync(
-        lambda: tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".aios3fm")
-    )
+    fd, name = await anyio.to_thread.run_sync(_temporary, target.parent)
     temporary = Path(name)
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
     try:
         file = await anyio.open_file(fd, "wb", closefd=True)
         async with file, client.get(source.bucket, source.key) as reader:
-            expected_md5 = plain_md5(reader.info.etag)
+            version = reader.info.etag
+            expected_md5 = plain_md5(version)
             async for chunk in reader:
                 digest.update(chunk)
                 size += len(chunk)
@@ -135,17 +172,20 @@ async def download(client: S3Client, source: S3Location, target: Path) -> Writte
         with anyio.CancelScope(shield=True):
             await anyio.Path(temporary).unlink(missing_ok=True)
         raise
-    return Written(size, digest.hexdigest())
+    return Written(size, digest.hexdigest(), source_etag=version)
 
 
 def _copy_local(source: Path, target: Path) -> Written:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".aios3fm")
+    fd, name = _temporary(target.parent)
     os.close(fd)
     try:
+        before = stamp_of(source)
         shutil.copyfile(source, name)
+        if stamp_of(source) != before:
+            raise source_changed(source, "while it was copied")
         os.replace(name, target)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-    return Written(target.stat().st_size)
+    return Written(target.stat().st_size, stamp=before)

@@ -7,7 +7,7 @@ come back as aios3fm's frozen values (``_responses`` reads botocore's dicts).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,6 +32,10 @@ __all__ = ["S3Client"]
 
 _DEFAULT_REGION = "us-east-1"  # where CreateBucket needs no LocationConstraint
 _DELETE_BATCH = 1000
+
+
+def _quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'
 
 
 def _location(bucket: str | None, key: str | None = None) -> str:
@@ -159,11 +163,15 @@ class S3Client:
 
     @asynccontextmanager
     async def get(
-        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None
-    ) -> AsyncIterator[ObjectReader]:
+        self, bucket: str, key: str, *, start: int | None = None, end: int | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[ObjectReader]:  # fmt: skip
         """Stream an object, or the slice ``[start:end]`` of it; the request holds one of
-        the client's slots until the block exits."""
+        the client's slots until the block exits. ``if_match``: only that version
+        (its ETag), else PreconditionFailedError."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if if_match:
+            params["IfMatch"] = _quoted(if_match)
         byte_range = range_header(start, end)
         if byte_range:
             params["Range"] = byte_range
@@ -205,21 +213,24 @@ class S3Client:
 
     async def copy(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
-        *, size: int | None = None,
+        *, size: int | None = None, if_match: str | None = None,
     ) -> PutResult:  # fmt: skip
         """Server-side copy; multipart (UploadPartCopy) above ``settings.copy_threshold``.
 
         Pass ``size`` when known (from a listing): without it a HEAD decides the method.
+        ``if_match``: copy only that version of the source (its ETag), else
+        PreconditionFailedError.
         """
         if size is None:
             size = (await self.head(src_bucket, src_key)).size
         if size > self.settings.copy_threshold:
             return await _multipart.copy_multipart(
-                self._transport, src_bucket, src_key, dst_bucket, dst_key
+                self._transport, src_bucket, src_key, dst_bucket, dst_key, if_match
             )
+        condition = {"CopySourceIfMatch": _quoted(if_match)} if if_match else {}
         response = await self.call(
             "CopyObject", _location(dst_bucket, dst_key), Bucket=dst_bucket, Key=dst_key,
-            CopySource={"Bucket": src_bucket, "Key": src_key},
+            CopySource={"Bucket": src_bucket, "Key": src_key}, **condition,
         )  # fmt: skip
         etag = strip_etag(response.get("CopyObjectResult", {}).get("ETag")) or ""
         return PutResult(dst_bucket, dst_key, size, etag)
@@ -227,17 +238,27 @@ class S3Client:
     async def delete(self, bucket: str, key: str) -> None:
         await self.call("DeleteObject", _location(bucket, key), Bucket=bucket, Key=key)
 
-    async def delete_many(self, bucket: str, keys: Iterable[str]) -> DeleteResult:
+    async def delete_many(
+        self, bucket: str, keys: Iterable[str], *, etags: Mapping[str, str] | None = None
+    ) -> DeleteResult:
         """DeleteObjects in batches of 1000, batches concurrent; every per-key error is
-        reported in the result, none raised. A missing key counts as deleted (as in S3)."""
+        reported in the result, none raised. A missing key counts as deleted (as in S3).
+        ``etags``: a key found there is deleted only if it still has that ETag (else a
+        per-key PreconditionFailed error; the endpoint must honour it, see ``probe``)."""
         ordered = list(dict.fromkeys(keys))
+        conditions = etags or {}
+
+        def identifier(key: str) -> dict[str, str]:
+            etag = conditions.get(key)
+            return {"Key": key, "ETag": _quoted(etag)} if etag else {"Key": key}
+
         batches = [ordered[i : i + _DELETE_BATCH] for i in range(0, len(ordered), _DELETE_BATCH)]
         errors: list[DeleteError] = []
 
         async def run(batch: Sequence[str]) -> None:
             response = await self.call(
                 "DeleteObjects", _location(bucket), Bucket=bucket,
-                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                Delete={"Objects": [identifier(k) for k in batch], "Quiet": True},
             )  # fmt: skip
             errors.extend(
                 DeleteError(e.get("Key", ""), e.get("Code", ""), e.get("Message", ""))

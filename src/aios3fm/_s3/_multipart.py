@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from .._exceptions import S3Error
+from .._exceptions import PreconditionFailedError, S3Error
 from .._models import PutResult
 from .._tasks import task_group
 from ._responses import strip_etag
@@ -250,16 +250,27 @@ async def _upload_parts(
 
 
 async def copy_multipart(
-    transport: Transport, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str
+    transport: Transport,
+    src_bucket: str,
+    src_key: str,
+    dst_bucket: str,
+    dst_key: str,
+    if_match: str | None = None,
 ) -> PutResult:
     """UploadPartCopy in parallel ranges. The source is HEADed once for its size, type and
     metadata (a multipart copy does not carry them over by itself), and every part is
-    pinned to that ETag so a source replaced mid-copy fails the copy instead of mixing."""
-    head = await transport.call(
-        "HeadObject", _location(src_bucket, src_key), Bucket=src_bucket, Key=src_key
-    )
+    pinned to that ETag so a source replaced mid-copy fails the copy instead of mixing;
+    with ``if_match``, that must be the ETag the caller expects."""
+    location = _location(src_bucket, src_key)
+    head = await transport.call("HeadObject", location, Bucket=src_bucket, Key=src_key)
     total = int(head["ContentLength"])
     source_etag = head["ETag"]
+    if if_match and strip_etag(source_etag) != strip_etag(if_match):
+        raise PreconditionFailedError(
+            f"{location}: the source changed (its ETag is not {if_match}) (UploadPartCopy)",
+            code="PreconditionFailed", operation="UploadPartCopy", location=location,
+            status=412,
+        )  # fmt: skip
     extra: dict[str, Any] = {"Metadata": head.get("Metadata", {})}
     if head.get("ContentType"):
         extra["ContentType"] = head["ContentType"]

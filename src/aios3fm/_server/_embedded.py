@@ -14,7 +14,7 @@ import http.client
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -37,13 +37,15 @@ class EmbeddedCredentials:
     region: str = "us-east-1"
 
 
-def _import_moto() -> tuple[Any, Any, Any]:
+def _import_moto() -> tuple[Any, Any, Any, Callable[[str, str], str | None]]:
     try:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
+        from moto.s3.models import s3_backends
         from werkzeug.serving import make_server
     except ImportError as exc:
         raise MissingDependencyError(
@@ -106,8 +108,16 @@ def _import_moto() -> tuple[Any, Any, Any]:
                     self.app_instances["s3"] = app
             return app
 
+    def current_etag(bucket: str, key: str) -> str | None:
+        """The ETag an object has in moto right now, or None when there is none."""
+        try:
+            found = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_object(bucket, key)
+        except Exception:  # no such bucket
+            return None
+        return None if found is None else str(found.etag)
+
     app = S3Dispatcher(create_backend_app)
-    return app, QuietHandler, make_server
+    return app, QuietHandler, make_server, current_etag
 
 
 def _open_connections(server: Any) -> set[socket.socket]:
@@ -189,11 +199,12 @@ class EmbeddedS3:
         """Start serving in a daemon thread; returns once the port is bound."""
         if self.running:
             raise RuntimeError("EmbeddedS3 is already running")
-        app, handler, make_server = _import_moto()
+        app, handler, make_server, current_etag = _import_moto()
         latency, fail_rate, faults = self._initial
         self._middleware = S3Middleware(
-            app, latency=latency, fail_rate=fail_rate, faults=faults, seed=self._seed
-        )
+            app, latency=latency, fail_rate=fail_rate, faults=faults, seed=self._seed,
+            current_etag=current_etag,
+        )  # fmt: skip
         port = self._port if self._port is not None else self._requested_port
         server = make_server(
             self._host, port, self._middleware, threaded=True,

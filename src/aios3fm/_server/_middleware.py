@@ -27,10 +27,12 @@ __all__ = ["CONTROL_PATH", "DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "Hold",
 
 CONTROL_PATH = "/aios3fm-api/"
 
-FaultKind = Literal["500", "503", "drop", "spike"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop", "spike")
-"""500 InternalError, 503 SlowDown, a dropped connection, and a latency spike (the request
-is answered normally after ``spike_seconds``)."""
+FaultKind = Literal["500", "503", "drop", "spike", "lost", "cut"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("500", "503", "drop", "spike", "lost", "cut")
+"""500 InternalError, 503 SlowDown, a dropped connection (the request is not applied), a
+latency spike (answered normally after ``spike_seconds``), a lost answer (the request IS
+applied, then the connection drops before the answer: what a failing proxy does), and a
+cut answer (applied, then the body stops half way and the connection drops)."""
 DEFAULT_FAULTS: tuple[FaultKind, ...] = ("500", "503", "drop")
 
 Environ = dict[str, Any]
@@ -134,8 +136,10 @@ class S3Middleware:
         faults: Iterable[FaultKind] = DEFAULT_FAULTS,
         spike_seconds: float = 0.25,
         seed: int | None = None,
+        current_etag: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self._app = app
+        self._current_etag = current_etag
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._faults_injected: Counter[str] = Counter()
@@ -344,25 +348,53 @@ class S3Middleware:
             fault = None
         if fault == "drop":
             _drop_connection(environ)
+        app: WSGIApp = self._app
+        if operation == "DeleteObjects":  # per-key denials and ETags, which moto lacks
+
+            def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+                return self._delete_objects(environ, start_response, bucket)
+
+        elif self._denial_for(operation, bucket, key):
+            return _error_response(start_response, "403", method)
+        if fault in ("lost", "cut"):
+            return self._applied_then_broken(app, environ, start_response, fault == "cut")
         if fault is not None:
             return _error_response(start_response, fault, method)
-        if operation == "DeleteObjects" and self._has_denials():
-            return self._delete_objects(environ, start_response, bucket)
-        if self._denial_for(operation, bucket, key):
-            return _error_response(start_response, "403", method)
         hold = self._take_hold(operation)
         if hold is not None:
-            return self._held(environ, start_response, hold)
-        return self._app(environ, start_response)
+            return self._held(app, environ, start_response, hold)
+        return app(environ, start_response)
 
-    def _held(self, environ: Environ, start_response: StartResponse, hold: Hold) -> Iterable[bytes]:
+    def _applied_then_broken(
+        self, app: WSGIApp, environ: Environ, start_response: StartResponse, cut: bool
+    ) -> Iterable[bytes]:
+        """moto applies the request; the client gets no answer, or half of its body."""
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured.append((status, headers))
+
+        body = b"".join(app(environ, capture))
+        if not cut or len(body) < 2:
+            _drop_connection(environ)
+        start_response(*captured[0])
+
+        def half_then_drop() -> Iterator[bytes]:
+            yield body[: len(body) // 2]
+            _drop_connection(environ)
+
+        return half_then_drop()
+
+    def _held(
+        self, app: WSGIApp, environ: Environ, start_response: StartResponse, hold: Hold
+    ) -> Iterable[bytes]:
         """moto answers now; the answer leaves once the hold lets it (a slow response path)."""
         captured: list[tuple[str, list[tuple[str, str]]]] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
             captured.append((status, headers))
 
-        body = b"".join(self._app(environ, capture))
+        body = b"".join(app(environ, capture))
         hold._wait()
         start_response(*captured[0])
         return [body]
@@ -395,37 +427,20 @@ class S3Middleware:
     def _delete_objects(
         self, environ: Environ, start_response: StartResponse, bucket: str
     ) -> Iterable[bytes]:
-        """DeleteObjects with per-key AccessDenied for keys a deny rule covers.
-
-        The denied keys are taken out of the request before moto sees it, and an
-        ``<Error>`` for each is added to moto's answer, as S3 does under a bucket policy.
-        """
+        """DeleteObjects as S3 answers it, where moto does not: a key a deny rule covers
+        gets a per-key AccessDenied (as under a bucket policy), and a key sent with an
+        ETag is deleted only if it still has that ETag, else a per-key PreconditionFailed
+        (moto ignores the ETag). The keys refused are taken out of the request before
+        moto sees it and their errors are added to its answer."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
-        root = ElementTree.fromstring(body)
-        keys: list[str] = []
-        quiet = False
-        for child in root:
-            tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "Object":
-                for part in child:
-                    if part.tag.rsplit("}", 1)[-1] == "Key":
-                        keys.append(part.text or "")
-            elif tag == "Quiet":
-                quiet = (child.text or "").strip().lower() == "true"
-        denied = {
-            k
-            for k in keys
-            if self._denial_for("DeleteObject", bucket, k)
-            or self._denial_for("DeleteObjects", bucket, k)
-        }
-        allowed = [k for k in keys if k not in denied]
+        keys, quiet = _delete_request(body)
+        refused = {key: error for key, etag in keys if (error := self._refusal(bucket, key, etag))}
         errors = "".join(
-            f"<Error><Key>{escape(k)}</Key><Code>AccessDenied</Code>"
-            "<Message>Access Denied</Message></Error>"
-            for k in keys
-            if k in denied
+            f"<Error><Key>{escape(k)}</Key><Code>{code}</Code><Message>{message}</Message></Error>"
+            for k, (code, message) in refused.items()
         )
+        allowed = [k for k, _ in keys if k not in refused]
         if not allowed:
             return _xml_response(
                 start_response, "200 OK", f'<DeleteResult xmlns="{_S3_NS}">{errors}</DeleteResult>'
@@ -444,6 +459,34 @@ class S3Middleware:
         answer = b"".join(self._app(forwarded, capture)).decode()
         merged = answer.replace("</DeleteResult>", f"{errors}</DeleteResult>")
         return _xml_response(start_response, captured.get("status", "200 OK"), merged)
+
+    def _refusal(self, bucket: str, key: str, etag: str | None) -> tuple[str, str] | None:
+        if self._denial_for("DeleteObject", bucket, key) or self._denial_for(
+            "DeleteObjects", bucket, key
+        ):
+            return ("AccessDenied", "Access Denied")
+        if etag is None or self._current_etag is None:
+            return None
+        now = self._current_etag(bucket, key)
+        if now is not None and now.strip('"') != etag.strip('"'):
+            return ("PreconditionFailed", "At least one of the pre-conditions you specified "
+                    "did not hold")  # fmt: skip
+        return None  # matching, or already gone: deleted, as S3 counts a missing key
+
+
+def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
+    """The keys of a DeleteObjects body, each with the ETag it was sent with, and Quiet."""
+    root = ElementTree.fromstring(body)
+    keys: list[tuple[str, str | None]] = []
+    quiet = False
+    for child in root:
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "Object":
+            fields = {part.tag.rsplit("}", 1)[-1]: part.text or "" for part in child}
+            keys.append((fields.get("Key", ""), fields.get("ETag")))
+        elif tag == "Quiet":
+            quiet = (child.text or "").strip().lower() == "true"
+    return keys, quiet
 
 
 class _RequestBody:
