@@ -10,6 +10,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import anyio
 import pytest
 
 from aios3fm import (
@@ -17,10 +18,13 @@ from aios3fm import (
     EmbeddedS3,
     FileManager,
     MiB,
+    OperationResult,
+    PreconditionFailedError,
     UnsafeArchiveMember,
 )
 
-from ..conftest import BUCKET, make_settings, reset_counts, u, wait_until
+from ..cache.truth import Truth
+from ..conftest import BUCKET, make_settings, put_all, reset_counts, u, wait_until
 
 FORMATS = ["zip", "tar", "tar.gz", "tar.bz2", "tar.xz"]
 TREE = {
@@ -266,3 +270,32 @@ async def test_cancelled_archive_leaves_no_spool_and_no_upload(
         assert spool_files() == before
         assert await fm.client.list_multipart_uploads(BUCKET) == []
         assert not await fm.exists(u("cancelled.tar"))
+
+
+@pytest.mark.parametrize("fmt", ["tar", "zip"])
+async def test_a_member_changed_after_the_listing_is_left_out_never_cut(
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, fmt: str
+) -> None:
+    """The listing sizes a member; if the object changes before it is read, the member
+    is reported failed (its read is pinned to the listed ETag), never stored cut short or
+    with bytes the header does not describe."""
+    await put_all(fm, {"src/a": b"a" * 100, "src/b": b"b" * 100})
+    hold = s3.hold("ListObjectsV2")
+    archive = tmp_path / f"out.{fmt}"
+    outcome: list[OperationResult] = []
+
+    async def create() -> None:
+        outcome.append(await fm.create_archive(u("src/"), archive))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(create)
+        await wait_until(lambda: hold.arrived == 1)
+        await anyio.to_thread.run_sync(Truth(s3).put, BUCKET, "src/b", b"B" * 250)
+        hold.release()
+    (result,) = outcome
+    assert [i.source for i in result.failed] == [u("src/b")]
+    assert isinstance(result.failed[0].error, PreconditionFailedError)
+    members = {m.name: m.size for m in await fm.list_archive(archive) if not m.is_dir}
+    assert members == {"src/a": 100}
+    await fm.extract_archive(archive, tmp_path / "x")
+    assert (tmp_path / "x" / "src" / "a").read_bytes() == b"a" * 100
