@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["GiB", "KiB", "MiB", "Settings"]
+__all__ = ["GiB", "KiB", "MiB", "Settings", "parse_size"]
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -110,7 +110,18 @@ class Settings:
 
 
 _SECRET_FIELDS = frozenset({"access_key_id", "secret_access_key", "session_token"})
-_UNITS = {"kib": KiB, "mib": MiB, "gib": GiB, "k": KiB, "m": MiB, "g": GiB}
+_UNITS = {"kib": KiB, "mib": MiB, "gib": GiB, "tib": 1024 * GiB, "k": KiB, "m": MiB, "g": GiB,
+          "t": 1024 * GiB}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """``"16MiB"`` -> 16777216: a whole number of bytes, or one with a KiB/MiB/GiB/TiB (or
+    K/M/G/T) suffix; ValueError otherwise."""
+    lowered = text.strip().lower()
+    for suffix, factor in _UNITS.items():
+        if lowered.endswith(suffix) and lowered[: -len(suffix)]:
+            return int(float(lowered[: -len(suffix)]) * factor)
+    return int(lowered)
 
 
 def _convert(name: str, raw: str, default: object) -> object:
@@ -119,11 +130,7 @@ def _convert(name: str, raw: str, default: object) -> object:
         if isinstance(default, bool):
             return text.lower() in {"1", "true", "yes", "on"}
         if isinstance(default, int):
-            lowered = text.lower()
-            for suffix, factor in _UNITS.items():
-                if lowered.endswith(suffix):
-                    return int(float(lowered[: -len(suffix)]) * factor)
-            return int(text)
+            return parse_size(text)
         if isinstance(default, float):
             return float(text)
     except ValueError:

@@ -4,12 +4,14 @@ is extracted."""
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
@@ -17,6 +19,7 @@ from typing import IO, Protocol
 from .._exceptions import CorruptArchiveError, UnsafeArchiveMember
 
 __all__ = [
+    "READ_ERRORS",
     "ArchiveMember",
     "Reader",
     "Writer",
@@ -183,7 +186,8 @@ class _ZipReader:
         mode = handle.external_attr >> 16
         if stat.S_ISLNK(mode):
             return "is a link"
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # permission bits without a file type (zipfile.writestr writes 0o600) are a file
+        if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             return "is a device or fifo"
         return None
 
@@ -213,25 +217,50 @@ def _name_problem(name: str) -> str | None:
 
 
 def check_members(
-    reader: _TarReader | _ZipReader, label: str, max_total_size: int | None
+    reader: _TarReader | _ZipReader,
+    label: str,
+    max_total_size: int | None,
+    max_ratio: float | None = None,
+    archive_size: int = 0,
 ) -> list[tuple[ArchiveMember, object]]:
     """Every member, after refusing the whole archive if any member is unsafe (absolute
-    name, ``..``, link, device or fifo) or the sizes add up past ``max_total_size``."""
+    name, ``..``, link, device or fifo), if the sizes add up past ``max_total_size`` or
+    past ``max_ratio`` times the archive's own size (a bomb), or if a name is both a file
+    and the directory of another member (it cannot be extracted whole)."""
     members = list(reader.raw())
     total = 0
+    files = {member.name for member, _ in members if not member.is_dir}
     for member, handle in members:
         problem = _name_problem(member.name) or reader.kind_problem(handle)
         if problem:
             raise UnsafeArchiveMember(
                 f"{label}: member {member.name!r} {problem}; nothing extracted"
             )
+        parent = posixpath.dirname(member.name)
+        while parent:
+            if parent in files:
+                raise CorruptArchiveError(
+                    f"{label}: {parent!r} is a file and also the directory of "
+                    f"{member.name!r}; nothing extracted"
+                )
+            parent = posixpath.dirname(parent)
         total += member.size
     if max_total_size is not None and total > max_total_size:
         raise UnsafeArchiveMember(
             f"{label}: members add up to {total} bytes, over max_total_size={max_total_size}; "
             "nothing extracted"
         )
+    if max_ratio is not None and total > max_ratio * max(archive_size, 1):
+        raise UnsafeArchiveMember(
+            f"{label}: members add up to {total} bytes, {total / max(archive_size, 1):.0f} "
+            f"times the archive's {archive_size}, over max_ratio={max_ratio:g}; nothing "
+            "extracted"
+        )
     return members
+
+
+READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, lzma.LZMAError)
+"""What reading a damaged member raises (a bad CRC, a truncated or garbled stream)."""
 
 
 def safe_join(root: str, name: str) -> str:

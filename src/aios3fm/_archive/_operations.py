@@ -27,7 +27,7 @@ import anyio.to_thread
 
 from .._cache import BatchedInvalidator, dir_form
 from .._events import ChangeEvent
-from .._exceptions import CorruptArchiveError, UnsafeArchiveMember
+from .._exceptions import CorruptArchiveError, S3Error, UnsafeArchiveMember
 from .._location import S3Location, parse_location
 from .._models import ItemResult, OperationResult
 from .._ops import (
@@ -46,6 +46,7 @@ from .._ops import (
 from .._s3 import ObjectReader, S3Client
 from .._tasks import task_group
 from ._formats import (
+    READ_ERRORS,
     ArchiveMember,
     check_members,
     format_for,
@@ -214,7 +215,7 @@ class ArchiveOperations:
 
     async def extract(
         self, archive_path: str, destination_dir: str, *, format: str | None,
-        max_total_size: int | None, progress: ProgressCallback | None,
+        max_total_size: int | None, max_ratio: float | None, progress: ProgressCallback | None,
     ) -> OperationResult:  # fmt: skip
         fmt = format_for(archive_path, format)
         archive, destination = parse_location(archive_path), parse_location(destination_dir)
@@ -224,8 +225,9 @@ class ArchiveOperations:
             local = await self._local_copy(archive, workdir)
             reader = await anyio.to_thread.run_sync(open_reader, str(local), fmt, label)
             try:
+                size = (await anyio.Path(local).stat()).st_size
                 members = await anyio.to_thread.run_sync(
-                    check_members, reader, label, max_total_size
+                    check_members, reader, label, max_total_size, max_ratio, size
                 )
                 with run.cancellable():
                     if isinstance(destination, Path):
@@ -244,23 +246,14 @@ class ArchiveOperations:
     ) -> None:  # fmt: skip
         await anyio.Path(root).mkdir(parents=True, exist_ok=True)
         for member, handle in members:
-            path = safe_join(str(root), member.name)
-
-            def write(
-                member: ArchiveMember = member, handle: object = handle, path: str = path
-            ) -> None:
-                if member.is_dir:
-                    os.makedirs(path, exist_ok=True)
-                else:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    with reader.open_member(handle) as stream, open(path, "wb") as out:
-                        written = _copy_limited(stream, out, member.size, label, member.name)
-                    if written != member.size:
-                        raise CorruptArchiveError(f"{label}: member {member.name!r} is truncated")
-                os.utime(path, (member.mtime, member.mtime))
-
-            await anyio.to_thread.run_sync(write)
-            run.record(ItemResult(f"{label}:{member.name}", path, "done", member.size))
+            source = f"{label}:{member.name}"
+            try:
+                path = safe_join(str(root), member.name)
+                await anyio.to_thread.run_sync(_write_member, reader, handle, member, path, label)
+            except (CorruptArchiveError, UnsafeArchiveMember, OSError) as exc:
+                run.record(ItemResult(source, None, "failed", member.size, exc))  # nothing kept
+                continue
+            run.record(ItemResult(source, path, "done", member.size))
 
     async def _extract_s3(
         self, reader: Any, members: list[tuple[ArchiveMember, object]], root: S3Location,
@@ -272,57 +265,76 @@ class ArchiveOperations:
         written: list[str] = []
 
         async def upload(key: str, data: bytes, member: ArchiveMember) -> None:
-            source, target = f"{label}:{member.name}", f"s3://{bucket}/{key}"
             try:
                 await self._client.put(bucket, key, data)
             except Exception as exc:  # one member that cannot be written: reported
-                run.record(ItemResult(source, target, "failed", member.size, exc))
+                record(member, key, exc)
             else:
-                written.append(key)
-                run.record(ItemResult(source, target, "done", member.size))
+                record(member, key)
             finally:
                 room.release()
+
+        def record(member: ArchiveMember, key: str, error: Exception | None = None) -> None:
+            source, target = f"{label}:{member.name}", f"s3://{bucket}/{key}"
+            if error is None:
+                written.append(key)
+                run.record(ItemResult(source, target, "done", member.size))
+            else:
+                run.record(ItemResult(source, target, "failed", member.size, error))
 
         try:
             async with task_group() as tg:
                 for member, handle in members:
                     key = base + member.name + ("/" if member.is_dir else "")
-                    if member.is_dir or member.size <= threshold:
-                        data = (
-                            b""
-                            if member.is_dir
-                            else await anyio.to_thread.run_sync(
+                    try:
+                        if member.is_dir or member.size <= threshold:
+                            data = b"" if member.is_dir else await anyio.to_thread.run_sync(
                                 _read_member, reader, handle, member, label
-                            )
-                        )
-                        await room.acquire()
-                        tg.start_soon(upload, key, data, member)
-                        continue
-                    stream = await anyio.to_thread.run_sync(reader.open_member, handle)
-                    await self._client.put(bucket, key, _chunks(stream), size_hint=member.size)
-                    written.append(key)
-                    run.record(
-                        ItemResult(
-                            f"{label}:{member.name}", f"s3://{bucket}/{key}", "done", member.size
-                        )
-                    )
+                            )  # fmt: skip
+                            await room.acquire()
+                            tg.start_soon(upload, key, data, member)
+                            continue
+                        stream = await anyio.to_thread.run_sync(reader.open_member, handle)
+                        chunks = _chunks(stream, member, label)
+                        await self._client.put(bucket, key, chunks, size_hint=member.size)
+                    except (CorruptArchiveError, UnsafeArchiveMember, S3Error) as exc:
+                        record(member, key, exc)  # a multipart upload was aborted: nothing kept
+                    else:
+                        record(member, key)
         finally:
             self.invalidator.emit(ChangeEvent(bucket, written=tuple(written), prefixes=(base,)))
 
 
-async def _chunks(stream: IO[bytes]) -> AsyncIterator[bytes]:
+async def _chunks(stream: IO[bytes], member: ArchiveMember, label: str) -> AsyncIterator[bytes]:
+    """A large member's bytes for a multipart upload: damage and a member larger than it
+    declares stop it (and so abort the upload)."""
+    sent = 0
     try:
-        while chunk := await anyio.to_thread.run_sync(stream.read, _CHUNK):
+        while chunk := await anyio.to_thread.run_sync(_read, stream, _CHUNK, label, member.name):
+            sent += len(chunk)
+            if sent > member.size:
+                raise UnsafeArchiveMember(
+                    f"{label}: member {member.name!r} is larger than it declares"
+                )
             yield chunk
+        if sent != member.size:
+            raise CorruptArchiveError(f"{label}: member {member.name!r} is truncated")
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(stream.close)
 
 
+def _read(stream: IO[bytes], n: int, label: str, name: str) -> bytes:
+    try:
+        return stream.read(n)
+    except READ_ERRORS as exc:  # a bad CRC, a truncated or garbled stream
+        raise CorruptArchiveError(f"{label}: member {name!r} is damaged ({exc})") from exc
+
+
 def _copy_limited(stream: IO[bytes], out: IO[bytes], size: int, label: str, name: str) -> int:
     """Copy a member, refusing one that decompresses past its declared size (a bomb)."""
     written = 0
-    while chunk := stream.read(_CHUNK):
+    while chunk := _read(stream, _CHUNK, label, name):
         written += len(chunk)
         if written > size:
             raise UnsafeArchiveMember(f"{label}: member {name!r} is larger than it declares")
@@ -330,9 +342,34 @@ def _copy_limited(stream: IO[bytes], out: IO[bytes], size: int, label: str, name
     return written
 
 
+def _write_member(
+    reader: Any, handle: object, member: ArchiveMember, path: str, label: str
+) -> None:
+    """A member into ``path`` through a temporary file beside it, renamed into place
+    only when whole and sound: a damaged member leaves nothing (a worker thread)."""
+    if member.is_dir:
+        os.makedirs(path, exist_ok=True)
+        os.utime(path, (member.mtime, member.mtime))
+        return
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".aios3fm-", suffix=".aios3fm")
+    try:
+        with reader.open_member(handle) as stream, os.fdopen(fd, "wb") as out:
+            written = _copy_limited(stream, out, member.size, label, member.name)
+        if written != member.size:
+            raise CorruptArchiveError(f"{label}: member {member.name!r} is truncated")
+        os.utime(temporary, (member.mtime, member.mtime))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def _read_member(reader: Any, handle: object, member: ArchiveMember, label: str) -> bytes:
     with reader.open_member(handle) as stream:
-        data: bytes = stream.read(member.size + 1)
+        data = _read(stream, member.size + 1, label, member.name)
     if len(data) > member.size:
         raise UnsafeArchiveMember(f"{label}: member {member.name!r} is larger than it declares")
     if len(data) != member.size:

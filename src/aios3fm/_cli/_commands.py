@@ -177,7 +177,10 @@ async def cmd_archive(fm: FileManager, args: argparse.Namespace, out: Output) ->
             result = await fm.create_archive(args.paths, args.archive, progress=progress)
         else:
             (destination,) = args.paths
-            result = await fm.extract_archive(args.archive, destination, progress=progress)
+            result = await fm.extract_archive(
+                args.archive, destination, progress=progress,
+                max_total_size=args.max_size, max_ratio=args.max_ratio,
+            )  # fmt: skip
     return report(out, result, f"archive {args.action}")
 
 

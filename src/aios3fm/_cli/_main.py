@@ -73,6 +73,31 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _size(text: str) -> int:
+    from .._config import parse_size
+
+    try:
+        value = parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text} (say 512MiB or 10GiB)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _bound(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A bound of which 0 means none."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+        return None if value == 0 else value
+
+    return parse
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
@@ -210,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("action", choices=("create", "extract", "list"))
     archive.add_argument("archive", metavar="ARCHIVE")
     archive.add_argument("paths", nargs="*", metavar="SRC... | DEST")
+    archive.add_argument(
+        "--max-size", type=_bound(_size), default=32 * 2**30, metavar="SIZE",
+        help="extract: refuse an archive whose members add up past SIZE (32GiB; 0: no bound)",
+    )  # fmt: skip
+    archive.add_argument(
+        "--max-ratio", type=_bound(float), default=200.0, metavar="R",
+        help="extract: refuse one that unpacks to over R times its own size (200; 0: no bound)",
+    )  # fmt: skip
     run = command(
         "run", "run the commands of FILE (or - for stdin), one per line, concurrently", _run_file
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .._archive import ArchiveMember, ArchiveOperations
 from .._cache import BatchedInvalidator, CacheManager, S3Cache
-from .._config import AddressingStyle, Settings
+from .._config import AddressingStyle, GiB, Settings
 from .._exceptions import InvalidLocationError, is_a_directory
 from .._location import parse_location, parse_s3
 from .._models import BucketInfo, OperationResult, Progress, Statistics, _frozen_counts
@@ -24,7 +24,13 @@ from ._path import S3Path
 from ._read import PathLike, ReadMethods
 from ._write import WriteMethods
 
-__all__ = ["FileManager"]
+__all__ = ["DEFAULT_MAX_RATIO", "DEFAULT_MAX_TOTAL_SIZE", "FileManager"]
+
+DEFAULT_MAX_TOTAL_SIZE = 32 * GiB
+"""What extract_archive writes at most, in all, unless told otherwise."""
+DEFAULT_MAX_RATIO = 200.0
+"""How many times its own size an archive may unpack to: ordinary data compresses 2-20x,
+a zip bomb 1,000x or more."""
 
 
 class FileManager(ReadMethods, WriteMethods):
@@ -257,17 +263,22 @@ class FileManager(ReadMethods, WriteMethods):
         destination_dir: PathLike,
         *,
         format: str | None = None,
-        max_total_size: int | None = None,
+        max_total_size: int | None = DEFAULT_MAX_TOTAL_SIZE,
+        max_ratio: float | None = DEFAULT_MAX_RATIO,
         progress: Callable[[Progress], None] | None = None,
     ) -> OperationResult:
         """Recreate the members under ``destination_dir`` (local, or S3 where directories
         become markers; local files keep their mtimes). The whole archive is refused with
         UnsafeArchiveMember, before anything is written, if a member has an absolute name,
         climbs out with ``..``, is a link, a device or a fifo, or if the members add up
-        past ``max_total_size`` bytes. A damaged archive gives CorruptArchiveError."""
+        past ``max_total_size`` bytes (32 GiB) or past ``max_ratio`` (200) times the
+        archive's own size, as a bomb does (``None`` lifts either bound). A name that is
+        both a file and a directory refuses it with CorruptArchiveError. A damaged member
+        fails its item and leaves nothing behind (members are written under temporary
+        names and renamed into place when whole); the others are extracted."""
         return await self._archives.extract(
             str(archive_path), str(destination_dir), format=format,
-            max_total_size=max_total_size, progress=progress,
+            max_total_size=max_total_size, max_ratio=max_ratio, progress=progress,
         )  # fmt: skip
 
     async def list_archive(
