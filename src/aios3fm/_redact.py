@@ -31,6 +31,8 @@ _PATTERNS = (
     # Authorization: AWS4-HMAC-SHA256 Credential=AKIA.../scope, ..., Signature=hex
     re.compile(r"(Credential=)[^/,\s'\"]+", re.IGNORECASE),
     re.compile(r"(Signature=)[0-9A-Za-z%+/=]+", re.IGNORECASE),
+    # botocore's signer: 'Signature:' with the hex on the next line
+    re.compile(r"(Signature:\s*)[0-9A-Fa-f]{16,}", re.IGNORECASE),
     # presigned-URL query parameters
     re.compile(r"(X-Amz-(?:Credential|Signature|Security-Token)=)[^&\s'\"]+", re.IGNORECASE),
     # the token header, as a dict item (b'...' or '...') or as a canonical-request line
