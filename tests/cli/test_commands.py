@@ -152,3 +152,33 @@ def test_run_executes_500_lines_concurrently(s3: EmbeddedS3, tmp_path: Path) -> 
     assert bad.stderr.splitlines() == [
         "aios3fm: error: [line 2] 's3:/broken' is not a valid S3 location (s3://bucket/key)"
     ]
+
+
+@pytest.mark.parametrize("command", [["ls"], ["ls", "-l"], ["ls", "-R"], ["find"], ["du"], ["cat"]])
+def test_names_holding_terminal_escapes_are_printed_escaped(
+    s3: EmbeddedS3, command: list[str]
+) -> None:
+    """A key may hold control characters; the terminal must never receive them."""
+    import boto3
+
+    c = s3.credentials
+    raw = boto3.client(
+        "s3", endpoint_url=s3.endpoint_url, region_name=c.region,
+        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
+    )  # fmt: skip
+    raw.create_bucket(Bucket="escapes")
+    evil = "e/\x1b]0;owned\x07\x1b[31mred\x1b[0m"
+    raw.put_object(Bucket="escapes", Key=evil, Body=b"x")
+    target = "s3://escapes/e/" if command[0] != "cat" else "s3://escapes/e/missing\x1b[2J"
+    done = cli(s3, *command, target)
+    shown = done.stdout + done.stderr
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    if command[0] != "cat":
+        assert done.returncode == 0, done.stderr
+        assert "\\x1b[31mred" in shown or command[0] == "du"
+    else:  # a typed key holding control characters is refused, and said so escaped
+        assert done.returncode == 2
+        assert "missing\\x1b[2J': control characters are not allowed" in shown
+    as_json = cli(s3, "--json", *command, target).stdout
+    assert "\x1b" not in as_json

@@ -24,6 +24,7 @@ from ._output import (
     EXIT_OK,
     EXIT_USAGE,
     exit_code_for,
+    printable,
 )
 
 __all__ = ["EXIT_CODES", "main", "run"]
@@ -352,7 +353,7 @@ def _inherit(args: argparse.Namespace) -> list[str]:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"aios3fm: error: {message}", file=sys.stderr)
+    print(f"aios3fm: error: {printable(message)}", file=sys.stderr)
     return code
 
 

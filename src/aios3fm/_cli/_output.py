@@ -22,7 +22,17 @@ from .._exceptions import (
 if TYPE_CHECKING:
     from .._models import OperationResult, Progress
 
-__all__ = ["EXIT_CODES", "Output", "exit_code_for", "report", "when"]
+__all__ = ["EXIT_CODES", "Output", "exit_code_for", "printable", "report", "when"]
+
+# C0 and C1 control characters and DEL: a key may hold them, a terminal must not get them
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control characters (escape sequences, newlines in a key)
+    are shown as ``\\xNN``, so a name can neither drive the terminal nor fake a line."""
+    return text.translate(_CONTROL)
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,13 +82,13 @@ class Output:
         if self.as_json:
             self._stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         elif not self.quiet:
-            self._stream.write(self.prefix + text + "\n")
+            self._stream.write(self.prefix + printable(text) + "\n")
 
     def summary(self, record: dict[str, Any], text: str) -> None:
         self.item({"summary": True, **record}, text)
 
     def error(self, text: str) -> None:
-        print(f"aios3fm: error: {self.prefix}{text}", file=sys.stderr)
+        print(f"aios3fm: error: {self.prefix}{printable(text)}", file=sys.stderr)
 
     @contextmanager
     def bar(self, title: str) -> Iterator[Callable[[Progress], None] | None]:
