@@ -150,6 +150,7 @@ async def open_botocore_client(
     _cache_endpoints_per_bucket(client)
     _memoise_endpoints(client)
     _cache_user_agent(client)
+    client.meta.events.register("before-send.s3", _send_body_at_once)
     secrets = [v for v in creds.values() if v]
     secrets.extend(await _resolved_secrets(client))  # from the environment or a profile
     install_log_redaction()
@@ -172,6 +173,16 @@ async def _resolved_secrets(client: Any) -> list[str]:
 # Parameters of S3's endpoint rules that no rule reads (checked against botocore's
 # ruleset by tests/test_client.py), yet botocore passes them to its memoised resolver.
 UNUSED_ENDPOINT_PARAMETERS = ("Key", "Prefix", "CopySource")
+
+
+def _send_body_at_once(request: Any, **kwargs: Any) -> None:
+    """Drop botocore's ``Expect: 100-continue`` (it adds one to every upload): aiohttp
+    waits for the server's 100 Continue with no timeout at all, so against a server that
+    never answers, an upload hung for ever instead of failing after ``read_timeout``;
+    and the wait cost a round trip per PUT. The header is never signed, so removing it
+    here, just before sending, is safe; the body goes at once (as aws s3 does for small
+    bodies). Returns None, which lets the request go on."""
+    request.headers.pop("Expect", None)
 
 
 def _cache_endpoints_per_bucket(client: Any) -> None:

@@ -2,8 +2,13 @@
 
 One long-lived aiobotocore client (one connection pool sized to ``concurrency``), one
 semaphore that every request passes through (multipart parts included, so limits never
-multiply), counters of API calls and of HTTP requests sent, the one retry loop, and the
-single place where botocore and aiohttp errors become aios3fm exceptions.
+multiply), counters of API calls and of HTTP requests sent, the one retry loop, the
+single place where botocore and aiohttp errors become aios3fm exceptions, and a circuit
+breaker: once every request sent over a whole ``retry_deadline`` has failed, requests fail
+at once (``EndpointUnreachable``) instead of each waiting out its own timeouts and
+retries, so a bulk job against a dead or frozen endpoint ends in about one deadline
+whatever its size. One request a ``retry_max_delay`` goes through as a probe; any answer
+closes the breaker again.
 """
 
 from __future__ import annotations
@@ -40,10 +45,50 @@ from .._exceptions import (
 )
 from ._session import open_botocore_client
 
-__all__ = ["Transport"]
+__all__ = ["Breaker", "Transport"]
 
 _TRANSIENT = (HTTPClientError, BotocoreConnectionError, aiohttp.ClientError, OSError,
               asyncio.TimeoutError)  # fmt: skip
+
+
+class Breaker:
+    """Whether the endpoint is worth a request. Failing: since the send time of the first
+    request that failed without any answer since; open once that is ``deadline`` ago."""
+
+    def __init__(self, deadline: float, probe_every: float) -> None:
+        self._deadline = deadline
+        self._probe_every = probe_every
+        self._failing_since: float | None = None
+        self._last_error: BaseException | None = None
+        self._next_probe = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        since = self._failing_since
+        return since is not None and time.monotonic() - since >= self._deadline
+
+    def admit(self, operation: str, location: str) -> None:
+        """Raise the breaker's error, unless the breaker is closed or this is a probe."""
+        if not self.is_open:
+            return
+        now = time.monotonic()
+        if now >= self._next_probe:
+            self._next_probe = now + self._probe_every
+            return
+        assert self._failing_since is not None
+        raise TransientError(
+            f"{location}: not sent: the endpoint has failed every request for "
+            f"{now - self._failing_since:.0f} s ({operation}); last: {self._last_error}",
+            code="EndpointUnreachable", operation=operation, location=location,
+        )  # fmt: skip
+
+    def answered(self) -> None:
+        self._failing_since = None
+
+    def failed(self, sent: float, error: BaseException) -> None:
+        if self._failing_since is None or sent < self._failing_since:
+            self._failing_since = sent
+        self._last_error = error
 
 
 class Transport:
@@ -54,6 +99,7 @@ class Transport:
         self.api_calls: Counter[str] = Counter()
         self.requests_sent: Counter[str] = Counter()
         self._slots = anyio.Semaphore(settings.concurrency)
+        self.breaker = Breaker(settings.retry_deadline, settings.retry_max_delay)
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._secrets: tuple[str | None, ...] = ()
@@ -148,18 +194,28 @@ class Transport:
         attempt = 0
         while True:
             await self._slots.acquire()
+            sent = time.monotonic()
             try:
+                self.breaker.admit(operation, location)
                 response = await self._invoke(operation, location, params)
-            except TransientError:
+            except TransientError as error:
                 self._slots.release()
+                if error.code == "EndpointUnreachable":
+                    raise
+                self.breaker.failed(sent, error)
                 attempt += 1
                 delay = random.uniform(0, min(s.retry_max_delay, s.retry_base_delay * 2**attempt))
                 if attempt >= s.max_attempts or time.monotonic() + delay > deadline:
                     raise
+            except S3Error:  # the endpoint answered, if only with an error
+                self._slots.release()
+                self.breaker.answered()
+                raise
             except BaseException:
                 self._slots.release()
                 raise
             else:
+                self.breaker.answered()
                 if not keep_slot:
                     self._slots.release()
                 return response
