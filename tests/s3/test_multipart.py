@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 import anyio
 import pytest
 
-from aios3fm import EmbeddedS3, MiB, S3Client, TransientError
+from aios3fm import EmbeddedS3, MiB, S3Client, S3Error, TransientError
 
 from ..conftest import reset_counts, u, wait_until
 
@@ -167,3 +167,33 @@ async def test_explicit_multipart_api(client: S3Client, bucket: str, s3: Embedde
     await client.complete_multipart(bucket, "manual.bin", upload_id, etags)
     assert await client.get_bytes(bucket, "manual.bin") == first + second
     assert await client.list_multipart_uploads(bucket) == []
+
+
+async def test_an_upload_created_by_an_attempt_whose_answer_was_lost_is_aborted(
+    client: S3Client, bucket: str, s3: EmbeddedS3
+) -> None:
+    """CreateMultipartUpload is applied but its answer lost; the retry creates a second
+    upload. The first is an orphan nobody would ever complete or abort: it is found
+    (ListMultipartUploads of that key) and aborted at once."""
+    s3.inject("lost", operation="CreateMultipartUpload")
+    data = os.urandom(11 * MiB)
+    await client.put(bucket, "orphan.bin", data)
+    assert await client.get_bytes(bucket, "orphan.bin") == data
+    assert await client.list_multipart_uploads(bucket) == []
+    assert s3.requests["CreateMultipartUpload"] == 2
+    assert s3.requests["ListMultipartUploads"] == 2  # the sweep, and the check above
+    assert s3.requests["AbortMultipartUpload"] == 1
+
+
+async def test_an_upload_that_cannot_be_aborted_is_reported_not_only_logged(
+    client: S3Client, bucket: str, s3: EmbeddedS3
+) -> None:
+    attempts = client.settings.max_attempts
+    s3.inject("500", count=3 * attempts, operation="UploadPart")  # every part fails ...
+    s3.inject("500", count=attempts, operation="AbortMultipartUpload")  # ... and the abort
+    with pytest.raises(S3Error) as caught:
+        await client.put(bucket, "stuck.bin", os.urandom(11 * MiB))
+    (left,) = await client.list_multipart_uploads(bucket)
+    assert left[0] == "stuck.bin"
+    assert f"multipart upload {left[1]} could not be aborted" in str(caught.value)
+    assert isinstance(caught.value.__cause__, TransientError)

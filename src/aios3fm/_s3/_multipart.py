@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -38,6 +39,7 @@ __all__ = [
 logger = logging.getLogger("aios3fm")
 
 MAX_PARTS = 10_000
+_CLOCK_SLACK = 5.0  # seconds an earlier attempt's initiation may read off the server's clock
 _NONE: Mapping[str, Any] = {}
 """No condition: ``condition`` is what a write must find to happen (``IfNoneMatch``),
 sent with PutObject and CompleteMultipartUpload (CreateMultipartUpload takes none)."""
@@ -75,10 +77,34 @@ async def put_object(
 
 
 async def create(transport: Transport, bucket: str, key: str, extra: Mapping[str, Any]) -> str:
-    response = await transport.call(
+    """A new multipart upload. If it took a retry, an earlier attempt may have been
+    applied with its answer lost: that orphan is found and aborted at once."""
+    response, retried = await transport.call_retried(
         "CreateMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key, **extra
     )
-    return str(response["UploadId"])
+    upload_id = str(response["UploadId"])
+    if retried:
+        await _abort_orphans(transport, bucket, key, upload_id)
+    return upload_id
+
+
+async def _abort_orphans(transport: Transport, bucket: str, key: str, ours: str) -> None:
+    """Abort the uploads of ``key`` initiated within one retry deadline before ``ours``:
+    the ones our own earlier attempts made. Best effort: a failure is logged."""
+    location = _location(bucket, key)
+    try:
+        response = await transport.call("ListMultipartUploads", location, Bucket=bucket, Prefix=key)
+        uploads = [u for u in response.get("Uploads", ()) if u["Key"] == key]
+        mine = next((u for u in uploads if u["UploadId"] == ours), None)
+        if mine is None:
+            return
+        window = timedelta(seconds=transport.settings.retry_deadline + _CLOCK_SLACK)
+        for upload in uploads:
+            initiated = upload["Initiated"]
+            if upload["UploadId"] != ours and mine["Initiated"] - window <= initiated:
+                await abort(transport, bucket, key, str(upload["UploadId"]))
+    except S3Error as exc:
+        logger.warning("could not look for orphaned uploads of %s: %s", location, exc)
 
 
 async def upload_part(
@@ -125,13 +151,28 @@ async def _multipart_upload(
     upload_id = await create(transport, bucket, key, extra)
     try:
         yield upload_id
-    except BaseException:
+    except BaseException as failure:
         with anyio.CancelScope(shield=True):
             try:
                 await abort(transport, bucket, key, upload_id)
             except S3Error as exc:
                 logger.warning("could not abort multipart upload of %s: %s", exc.location, exc)
+                if isinstance(failure, Exception):  # say so with the failure, not only a log
+                    raise _left_behind(failure, bucket, key, upload_id, exc) from failure
         raise
+
+
+def _left_behind(
+    failure: Exception, bucket: str, key: str, upload_id: str, abort_error: S3Error
+) -> S3Error:
+    location = _location(bucket, key)
+    return S3Error(
+        f"{failure}; and its multipart upload {upload_id} could not be aborted "
+        f"({abort_error}): its parts stay in s3://{bucket}/ until a lifecycle rule or "
+        "abort_multipart_upload removes them",
+        code=getattr(failure, "code", None) or "UploadLeftBehind",
+        operation="AbortMultipartUpload", location=location,
+    )  # fmt: skip
 
 
 class _PartWindow:

@@ -168,6 +168,13 @@ class Transport:
         """One API call under the concurrency limit: counted once, translated, retried."""
         return await self._send(operation, location, params, keep_slot=False)
 
+    async def call_retried(self, operation: str, location: str, **params: Any) -> tuple[Any, bool]:
+        """As :meth:`call`, and whether it took more than one attempt: an earlier attempt
+        may have been applied with its answer lost (what an orphan sweep needs to know)."""
+        attempts: list[int] = []
+        response = await self._send(operation, location, params, keep_slot=False, tries=attempts)
+        return response, len(attempts) > 1
+
     @asynccontextmanager
     async def stream(self, operation: str, location: str, **params: Any) -> AsyncIterator[Any]:
         """An API call whose answer has a body to stream: it keeps its slot (and its
@@ -180,8 +187,9 @@ class Transport:
             self._slots.release()
 
     async def _send(
-        self, operation: str, location: str, params: Mapping[str, Any], *, keep_slot: bool
-    ) -> Any:
+        self, operation: str, location: str, params: Mapping[str, Any], *, keep_slot: bool,
+        tries: list[int] | None = None,
+    ) -> Any:  # fmt: skip
         """The one retry loop: transient errors (5xx, SlowDown, throttling, dropped
         connections, timeouts) are tried again with full-jitter exponential backoff,
         ``max_attempts`` tries within ``retry_deadline`` seconds, waiting outside the slot
@@ -195,6 +203,8 @@ class Transport:
         while True:
             await self._slots.acquire()
             sent = time.monotonic()
+            if tries is not None:
+                tries.append(attempt)
             try:
                 self.breaker.admit(operation, location)
                 response = await self._invoke(operation, location, params)
