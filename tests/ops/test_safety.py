@@ -12,14 +12,18 @@ class of loss, against the embedded server over HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aios3fm import EmbeddedS3, FileManager, InvalidLocationError, MiB, S3Error
+from aios3fm._ops._transfer import etag_matches
 
 from ..cache.truth import Truth
 from ..conftest import BUCKET, keys, put_all, u, wait_until
@@ -330,3 +334,66 @@ async def test_a_listing_that_fails_after_its_first_page_keeps_every_result(
 def test_the_tests_share_the_bucket() -> None:
     assert u() == f"s3://{BUCKET}/"
     assert os.sep == "/"
+
+
+# -- re-running a cut-off move with skip completes it, multipart objects too ---------------------
+
+
+@pytest.mark.parametrize("direction", ["upload", "download"])
+async def test_rerunning_a_move_with_skip_finishes_multipart_objects(
+    s3: EmbeddedS3, fm: FileManager, bucket: str, tmp_path: Path, direction: str
+) -> None:
+    """A move cut off after its copies: the destinations hold identical multipart copies.
+    The re-run recognises them (the multipart ETag recomputed from the local file, for
+    the part size its part count implies) and only deletes the sources; a same-sized file
+    with other bytes is not taken for a copy: it is skipped and its source kept."""
+    same, other = os.urandom(11 * MiB), os.urandom(11 * MiB)
+    local = tmp_path / "data"
+    tree(local, {"same": same, "changed": other})
+    await fm.copy([local], u("in/"))  # the copies a cut-off move made
+    if direction == "upload":
+        (local / "changed").write_bytes(os.urandom(11 * MiB))  # same size, other bytes
+        s3.reset_requests()
+        result = await fm.move([local], u("in/"), conflict="skip")
+        assert "PutObject" not in s3.requests
+        assert "UploadPart" not in s3.requests
+        assert [i.source for i in result.succeeded] == [str(local / "same")]
+        assert result.succeeded[0].reason == "destination already held an identical copy"
+        assert [i.source for i in result.skipped] == [str(local / "changed")]
+        assert not (local / "same").exists()
+        assert (local / "changed").exists()
+        return
+    back = tmp_path / "back"
+    await fm.copy([u("in/data/")], back)
+    (back / "data" / "changed").write_bytes(os.urandom(11 * MiB))
+    s3.reset_requests()
+    result = await fm.move([u("in/data/")], back, conflict="skip")
+    assert "GetObject" not in s3.requests
+    assert [i.source for i in result.succeeded] == [u("in/data/same")]
+    assert [i.source for i in result.skipped] == [u("in/data/changed")]
+    assert await keys(fm, "in/") == ["in/data/changed"]
+    assert (back / "data" / "same").read_bytes() == same
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=3 * MiB + 17),
+    part=st.integers(min_value=MiB // 8, max_value=2 * MiB + 3),
+    flip=st.booleans(),
+)
+def test_the_multipart_etag_is_recomputed_for_any_part_size(
+    tmp_path_factory: pytest.TempPathFactory, size: int, part: int, flip: bool
+) -> None:
+    """The recomputed ETag equals S3's (MD5 of the part MD5s, ``-N``) for any size and
+    part size, read in 1 MiB chunks that need not line up with parts; one changed byte
+    breaks it."""
+    data = bytearray(os.urandom(size))
+    path = tmp_path_factory.mktemp("etag") / "f"
+    path.write_bytes(bytes(data))
+    parts = [bytes(data[i : i + part]) for i in range(0, size, part)]
+    outer = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+    etag = f"{outer}-{len(parts)}"
+    if flip:
+        data[size // 2] ^= 1
+        path.write_bytes(bytes(data))
+    assert etag_matches(path, etag, size, part) is (not flip)

@@ -32,14 +32,22 @@ from .._events import ChangeEvent
 from .._exceptions import S3Error, already_exists
 from .._location import S3Location, parse_location
 from .._models import ItemResult, ObjectInfo, OperationResult
-from .._s3 import S3Client
+from .._s3 import S3Client, part_size
 from .._tasks import task_group
 from ._deletes import DeleteBatches
 from ._items import Item, Location, Missing, Planned, Refused, Skipped, Source, Stamp
 from ._names import same_refusal
 from ._plan import Policy, expand
 from ._run import ProgressCallback, Run
-from ._transfer import Written, md5_of, plain_md5, source_changed, stamp_of, transfer
+from ._transfer import (
+    Written,
+    etag_matches,
+    md5_of,
+    plain_md5,
+    source_changed,
+    stamp_of,
+    transfer,
+)
 
 __all__ = ["Conflict", "OperationKind", "OperationScheduler"]
 
@@ -245,21 +253,25 @@ class OperationScheduler:
         return await self._existing(target, job) is not None
 
     async def _identical(self, item: Item, target: Location, job: _Job) -> bool:
-        """Whether ``target`` holds the same bytes as the item's source, by size and MD5 (a
-        single-part ETag is one). Unknown, as with a multipart ETag, counts as different."""
-        source_md5 = plain_md5(item.etag)
+        """Whether ``target`` holds the same bytes as the item's source: by size, then by
+        MD5 (a single-part ETag is one) or by the multipart ETag recomputed from the local
+        side. Unknown (two S3 objects with different kinds of ETag) counts as different."""
+        source, size = item.source, item.size
         if isinstance(target, S3Location):
             info = await self._existing(target, job)
-            target_md5 = plain_md5(info.etag) if info is not None else None
-            if info is None or info.size != item.size or target_md5 is None:
+            if info is None or info.size != size:
                 return False
-        else:
-            if (await anyio.Path(target).stat()).st_size != item.size:
-                return False
-            target_md5 = await anyio.to_thread.run_sync(md5_of, target)
-        if source_md5 is None and isinstance(item.source, Path):
-            source_md5 = await anyio.to_thread.run_sync(md5_of, item.source)
-        return source_md5 is not None and source_md5 == target_md5
+            if isinstance(source, S3Location):
+                return info.etag is not None and info.etag == item.etag
+            own = part_size(size, self.client.settings.multipart_chunksize)
+            return await anyio.to_thread.run_sync(etag_matches, source, info.etag, size, own)
+        if (await anyio.Path(target).stat()).st_size != size:
+            return False
+        if isinstance(source, S3Location):
+            own = part_size(size, self.client.settings.multipart_chunksize)
+            return await anyio.to_thread.run_sync(etag_matches, target, item.etag, size, own)
+        target_md5 = await anyio.to_thread.run_sync(md5_of, target)
+        return target_md5 == await anyio.to_thread.run_sync(md5_of, source)
 
     async def _remove_local_dirs(self, job: _Job) -> None:
         """After a move or delete of local directories, remove the emptied folders."""

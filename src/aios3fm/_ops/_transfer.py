@@ -28,8 +28,8 @@ from .._s3 import S3Client
 from ._items import Item, Stamp
 
 __all__ = [
-    "Written", "download", "file_chunks", "md5_of", "plain_md5", "source_changed", "stamp_of",
-    "transfer",
+    "Written", "download", "etag_matches", "file_chunks", "md5_of", "plain_md5",
+    "source_changed", "stamp_of", "transfer",
 ]  # fmt: skip
 
 _CHUNK = 1024 * 1024
@@ -71,6 +71,67 @@ def md5_of(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_MiB = 1024 * 1024
+_COMMON_PARTS = (5, 8, 16, 10, 15, 32, 50, 64, 100, 128, 256, 512)  # MiB, by the usual tools
+
+
+class _MultipartETag:
+    """The ETag S3 gives an object uploaded in parts of ``part`` bytes: the MD5 of the
+    parts' MD5s, then ``-`` and the number of parts. Fed chunks of any size."""
+
+    def __init__(self, part: int) -> None:
+        self.part = part
+        self._outer = hashlib.md5(usedforsecurity=False)
+        self._current = hashlib.md5(usedforsecurity=False)
+        self._filled = 0
+        self._parts = 0
+
+    def update(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            taken = view[: self.part - self._filled]
+            self._current.update(taken)
+            self._filled += len(taken)
+            view = view[len(taken) :]
+            if self._filled == self.part:
+                self._close_part()
+
+    def _close_part(self) -> None:
+        self._outer.update(self._current.digest())
+        self._current = hashlib.md5(usedforsecurity=False)
+        self._filled = 0
+        self._parts += 1
+
+    def etag(self) -> str:
+        if self._filled:
+            self._close_part()
+        return f"{self._outer.hexdigest()}-{self._parts}"
+
+
+def etag_matches(path: Path, etag: str | None, size: int, own_part: int) -> bool:
+    """Whether a local file holds the bytes an S3 ETag describes: its MD5 for a
+    single-part object; for a multipart one (``md5-N``), the MD5 of the parts' MD5s,
+    recomputed for each part size that gives N parts (aios3fm's own first, then those
+    the usual tools use), all in one read of the file. Blocking: a worker thread."""
+    if not etag:
+        return False
+    if "-" not in etag:
+        return md5_of(path) == etag
+    tail = etag.rsplit("-", 1)[1]
+    if not tail.isdigit():
+        return False
+    count = int(tail)
+    sizes = [own_part, *(m * _MiB for m in _COMMON_PARTS)]
+    hashers = [_MultipartETag(p) for p in dict.fromkeys(sizes) if -(-size // p) == count]
+    if not hashers:
+        return False
+    with path.open("rb") as f:
+        while chunk := f.read(_MiB):
+            for hasher in hashers:
+                hasher.update(chunk)
+    return any(hasher.etag() == etag for hasher in hashers)
 
 
 async def file_chunks(path: Path) -> AsyncIterator[bytes]:

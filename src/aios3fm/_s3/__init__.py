@@ -7,6 +7,7 @@ May import: the floor only (``aios3fm._config``, ``_exceptions``, ``_models``, .
 """
 
 from ._client import S3Client
+from ._multipart import part_size
 from ._responses import ObjectReader
 from ._session import LocalEndpoint, forget_local_endpoint, register_local_endpoint
 
@@ -15,5 +16,6 @@ __all__ = [
     "ObjectReader",
     "S3Client",
     "forget_local_endpoint",
+    "part_size",
     "register_local_endpoint",
 ]
