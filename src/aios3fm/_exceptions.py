@@ -171,10 +171,11 @@ class OperationError(AioS3FMError):
 
     def __init__(self, result: object) -> None:
         failed = getattr(result, "failed", ())
+        count = getattr(result, "counts", {}).get("failed", len(failed))
         operation = getattr(result, "operation", "operation")
         first = failed[0] if failed else None
         detail = f": {first.source}: {first.error}" if first is not None else ""
-        super().__init__(f"{operation}: {len(failed)} item(s) failed{detail}")
+        super().__init__(f"{operation}: {count} item(s) failed{detail}")
         self.result = result
 
 

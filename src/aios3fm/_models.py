@@ -234,7 +234,13 @@ class Progress:
 
 @dataclass(frozen=True)
 class OperationResult:
-    """Everything an operation did: every success, skip and failure, and its cost."""
+    """Everything an operation did: every success, skip and failure, and its cost.
+
+    ``counts`` holds how many items ended in each status (``done``, ``skipped``,
+    ``failed``, ``planned``). It is the truth when the operation ran with
+    ``keep_items=False``: the item tuples are then empty (each item went to ``on_item``
+    as it settled), while ``objects``, ``ok`` and the counts still say what happened.
+    """
 
     operation: str
     succeeded: tuple[ItemResult, ...]
@@ -246,20 +252,31 @@ class OperationResult:
     api_calls: Mapping[str, int]
     cancelled: bool = False
     dry_run: bool = False
+    counts: Mapping[ItemStatus, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.counts:  # built from the items alone: count them
+            kept = {
+                "done": self.succeeded,
+                "skipped": self.skipped,
+                "failed": self.failed,
+                "planned": self.planned,
+            }
+            object.__setattr__(self, "counts", {k: len(v) for k, v in kept.items()})
 
     @property
     def objects(self) -> int:
         """Objects (and directories) done."""
-        return len(self.succeeded)
+        return self.counts.get("done", 0)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.cancelled
+        return not self.counts.get("failed", 0) and not self.cancelled
 
     def raise_for_errors(self) -> None:
         """Raise OperationError (from the first item's error) if any item failed."""
-        if self.failed:
+        if self.counts.get("failed", 0):
             from ._exceptions import OperationError
 
-            first = self.failed[0]
-            raise OperationError(self) from first.error
+            first = self.failed[0] if self.failed else None
+            raise OperationError(self) from (first.error if first else None)

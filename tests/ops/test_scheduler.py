@@ -12,6 +12,7 @@ import pytest
 from aios3fm import (
     EmbeddedS3,
     FileManager,
+    ItemResult,
     MiB,
     OperationError,
     OperationResult,
@@ -279,3 +280,39 @@ async def test_cache_manager_follows_changes_made_elsewhere(fm: FileManager, buc
     await cm.invalidate_cache_for_directory(u("cm/dst/src"))
     await assert_fresh(fm, "cm/dst/src/", "cm/dst/src/x/")
     await cm.invalidate_cache_for_create_operation("/tmp/local/paths/are/ignored")
+
+
+async def test_items_stream_to_on_item_and_keep_items_false_keeps_only_counts(
+    fm: FileManager, bucket: str
+) -> None:
+    objects = {f"st/src/o{i:02d}": b"x" * i for i in range(30)}
+    await put_all(fm, objects | {"st/dst/src/o00": b"old", "st/dst/src/o01": b"old"})
+    sources = [u("st/src/"), u("st/nope/")]
+
+    def key(item: ItemResult) -> tuple[str, str | None, str, int, str, str]:
+        return (item.source, item.destination, item.status, item.size, item.reason,
+                type(item.error).__name__)  # fmt: skip
+
+    kept_stream: list[ItemResult] = []
+    kept = await fm.copy(sources, u("st/dst/"), conflict="skip", on_item=kept_stream.append)
+    every = kept.succeeded + kept.skipped + kept.failed
+    assert sorted(map(key, kept_stream)) == sorted(map(key, every))  # the same items, once
+    assert dict(kept.counts) == {"done": 28, "skipped": 2, "failed": 1, "planned": 0}
+
+    streamed: list[ItemResult] = []
+    lean = await fm.copy(
+        sources, u("st/again/"), conflict="skip", on_item=streamed.append, keep_items=False
+    )
+    assert (lean.succeeded, lean.skipped, lean.failed, lean.planned) == ((), (), (), ())
+    assert dict(lean.counts) == {"done": 30, "skipped": 0, "failed": 1, "planned": 0}
+    assert (lean.objects, lean.bytes, lean.ok) == (30, sum(range(30)), False)
+    assert sorted(i.destination or "" for i in streamed if i.status == "done") == [
+        u(f"st/again/src/o{i:02d}") for i in range(30)
+    ]
+    assert [(i.source, type(i.error)) for i in streamed if i.status == "failed"] == [
+        (u("st/nope/"), FileNotFoundError)
+    ]
+    with pytest.raises(OperationError, match=r"copy: 1 item\(s\) failed"):
+        lean.raise_for_errors()
+    for i in range(30):
+        assert await fm.read_bytes(u(f"st/again/src/o{i:02d}")) == b"x" * i

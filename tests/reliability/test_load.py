@@ -1,9 +1,11 @@
 """Load: a bucket of 20,000 objects end to end with exact request counts, 1,000
-concurrent stats that stay inside the connection pool, and the memory of a cache of
-1e6 entries against the bound the README states."""
+concurrent stats that stay inside the connection pool, the memory of a cache of 1e6
+entries against the bound the README states, and the memory a bulk job keeps per item
+when it keeps counts only (the CLI's way)."""
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 import anyio
@@ -13,7 +15,7 @@ from aios3fm import EmbeddedS3, FileManager, ObjectInfo
 from aios3fm._cache._store import CacheStore
 from aios3fm._models import DirListing
 
-from ..conftest import BUCKET, make_settings, reset_counts, wait_until
+from ..conftest import BUCKET, make_settings, put_all, reset_counts, u, wait_until
 from .conftest import LEDGER
 
 N = 20_000
@@ -142,3 +144,42 @@ def test_cache_entries_stay_under_the_stated_bytes_per_entry() -> None:
     per_entry = held / CACHE_ENTRIES
     print(f"cache of {CACHE_ENTRIES} entries: {held / 2**20:.0f} MiB, {per_entry:.0f} B an entry")
     assert per_entry < BYTES_PER_ENTRY
+
+
+ITEM_FILTERS = [tracemalloc.Filter(True, "*/aios3fm/*"), tracemalloc.Filter(False, "*/_server/*")]
+
+
+def held_by_aios3fm() -> int:
+    """Bytes allocated in aios3fm's own code (not the embedded server's) still alive."""
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(ITEM_FILTERS)
+    return sum(trace.size for trace in snapshot.traces)
+
+
+async def test_a_job_that_keeps_counts_only_holds_no_memory_per_item(
+    fm: FileManager, bucket: str
+) -> None:
+    small, large = 100, 600
+    await put_all(fm, {f"many/d{i % 10}/o{i:04d}": b"x" for i in range(large)})
+    await put_all(fm, {f"few/d{i % 10}/o{i:04d}": b"x" for i in range(small)})
+    seen: list[str] = []
+    tracemalloc.start(1)
+    try:
+        growth = {}
+        for name, keep in (("few", False), ("many", False), ("many", True)):
+            before = held_by_aios3fm()
+            result = await fm.copy(
+                u(f"{name}/"), u(f"{name}-{keep}/"), keep_items=keep,
+                on_item=lambda item: seen.append(item.status),
+            )  # fmt: skip
+            growth[name, keep] = held_by_aios3fm() - before
+            assert result.objects == (large if name == "many" else small)
+            del result
+    finally:
+        tracemalloc.stop()
+    assert seen == ["done"] * (small + 2 * large)
+    lean = (growth["many", False] - growth["few", False]) / (large - small)
+    kept = (growth["many", True] - growth["many", False]) / large
+    print(f"bytes held per item: {lean:.0f} keeping counts, {kept:.0f} keeping items")
+    assert lean < 16  # flat in N: the CLI's memory does not grow with the job
+    assert kept > 150  # the measure sees items when they are kept (ItemResult + names)

@@ -31,6 +31,7 @@ from .._exceptions import CorruptArchiveError, S3Error, UnsafeArchiveMember
 from .._location import S3Location, parse_location
 from .._models import ItemResult, OperationResult
 from .._ops import (
+    ItemCallback,
     Missing,
     Planned,
     Policy,
@@ -113,11 +114,15 @@ class ArchiveOperations:
 
     async def create(
         self, sources: Sequence[str], archive_path: str, *, format: str | None,
-        progress: ProgressCallback | None,
+        progress: ProgressCallback | None, on_item: ItemCallback | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:  # fmt: skip
         fmt = format_for(archive_path, format)
         target = parse_location(archive_path)
-        run = Run("create_archive", self._client.api_calls, progress=progress)
+        run = Run(
+            "create_archive", self._client.api_calls, progress=progress, on_item=on_item,
+            keep_items=keep_items,
+        )  # fmt: skip
         spool_dir = str(target.parent) if isinstance(target, Path) else None
         if spool_dir:
             await anyio.Path(spool_dir).mkdir(parents=True, exist_ok=True)
@@ -216,10 +221,14 @@ class ArchiveOperations:
     async def extract(
         self, archive_path: str, destination_dir: str, *, format: str | None,
         max_total_size: int | None, max_ratio: float | None, progress: ProgressCallback | None,
+        on_item: ItemCallback | None = None, keep_items: bool = True,
     ) -> OperationResult:  # fmt: skip
         fmt = format_for(archive_path, format)
         archive, destination = parse_location(archive_path), parse_location(destination_dir)
-        run = Run("extract_archive", self._client.api_calls, progress=progress)
+        run = Run(
+            "extract_archive", self._client.api_calls, progress=progress, on_item=on_item,
+            keep_items=keep_items,
+        )  # fmt: skip
         label = archive_path
         async with _workdir() as workdir:
             local = await self._local_copy(archive, workdir)

@@ -15,7 +15,7 @@ import anyio.to_thread
 from .._exceptions import InvalidLocationError, is_a_directory
 from .._fs import FileManager
 from .._location import S3Location, parse_location
-from ._output import EXIT_OK, Output, report, when
+from ._output import EXIT_OK, ItemReport, Output, when
 
 __all__ = ["COMMANDS"]
 
@@ -81,7 +81,8 @@ async def _transfer(fm: FileManager, args: argparse.Namespace, out: Output, move
         for source in sources:
             if await fm.is_dir(source) and not await fm.is_file(source):
                 raise is_a_directory(source, verb, "use -r")
-    options = {"conflict": args.conflict, "dry_run": args.dry_run}
+    items = ItemReport(out, verb)
+    options = {"conflict": args.conflict, "dry_run": args.dry_run, "on_item": items}
     with out.bar(verb) as progress:
         if (
             len(sources) == 1
@@ -95,9 +96,9 @@ async def _transfer(fm: FileManager, args: argparse.Namespace, out: Output, move
             run = fm.move if move else fm.copy
             result = await run(
                 sources, destination, progress=progress,
-                follow_symlinks=args.follow_symlinks, **options,
+                follow_symlinks=args.follow_symlinks, keep_items=False, **options,
             )  # fmt: skip
-    return report(out, result, verb)
+    return items.finish(result)
 
 
 async def cmd_cp(fm: FileManager, args: argparse.Namespace, out: Output) -> int:
@@ -121,11 +122,13 @@ async def cmd_rm(fm: FileManager, args: argparse.Namespace, out: Output) -> int:
                 raise is_a_directory(path, "rm", "use -r") from exc
             out.item({"status": "done", "source": path}, f"delete {path}")
         return EXIT_OK
+    items = ItemReport(out, "delete")
     with out.bar("delete") as progress:
         result = await fm.delete(
-            args.paths, dry_run=args.dry_run, progress=progress, if_unchanged=args.if_unchanged
-        )
-    return report(out, result, "delete")
+            args.paths, dry_run=args.dry_run, progress=progress, if_unchanged=args.if_unchanged,
+            on_item=items, keep_items=False,
+        )  # fmt: skip
+    return items.finish(result)
 
 
 async def cmd_mkdir(fm: FileManager, args: argparse.Namespace, out: Output) -> int:
@@ -172,16 +175,20 @@ async def cmd_archive(fm: FileManager, args: argparse.Namespace, out: Output) ->
             name = member.name + ("/" if member.is_dir else "")
             out.item(asdict(member), f"{when(member.mtime)} {member.size:>12} {name}")
         return EXIT_OK
+    items = ItemReport(out, f"archive {args.action}")
     with out.bar(args.action) as progress:
         if args.action == "create":
-            result = await fm.create_archive(args.paths, args.archive, progress=progress)
+            result = await fm.create_archive(
+                args.paths, args.archive, progress=progress, on_item=items, keep_items=False
+            )
         else:
             (destination,) = args.paths
             result = await fm.extract_archive(
                 args.archive, destination, progress=progress,
                 max_total_size=args.max_size, max_ratio=args.max_ratio,
+                on_item=items, keep_items=False,
             )  # fmt: skip
-    return report(out, result, f"archive {args.action}")
+    return items.finish(result)
 
 
 Command = Callable[[FileManager, argparse.Namespace, Output], Awaitable[int]]

@@ -20,9 +20,9 @@ from .._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from .._models import OperationResult, Progress
+    from .._models import ItemResult, OperationResult, Progress
 
-__all__ = ["EXIT_CODES", "Output", "exit_code_for", "printable", "report", "when"]
+__all__ = ["EXIT_CODES", "ItemReport", "Output", "exit_code_for", "printable", "when"]
 
 # C0 and C1 control characters and DEL: a key may hold them, a terminal must not get them
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
@@ -138,63 +138,67 @@ def when(mtime: float | None) -> str:
     return datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def report(out: Output, result: OperationResult, verb: str) -> int:
-    for item in result.succeeded + result.planned:
-        record = {
-            "status": item.status,
-            "source": item.source,
-            "destination": item.destination,
-            "size": item.size,
-        }
-        arrow = f" -> {item.destination}" if item.destination else ""
-        out.item(
-            record, f"{'(dry run) ' if item.status == 'planned' else ''}{verb} {item.source}{arrow}"
-        )
-    for item in result.skipped:
-        out.item(
-            {
-                "status": "skipped",
-                "source": item.source,
-                "destination": item.destination,
-                "reason": item.reason,
-            },
-            f"skipped {item.source} ({item.reason})",
-        )
-    for item in result.failed:
-        if out.as_json:
+class ItemReport:
+    """Prints each item of an operation as it settles (pass it as ``on_item``, with
+    ``keep_items=False``) and keeps only what the exit code needs, so the CLI's memory
+    stays flat however many objects a job has; ``finish`` prints the summary."""
+
+    def __init__(self, out: Output, verb: str) -> None:
+        self._out = out
+        self._verb = verb
+        self._codes: set[int] = set()
+
+    def __call__(self, item: ItemResult) -> None:
+        out, verb = self._out, self._verb
+        if item.status == "failed":
+            self._codes.add(exit_code_for(item.error) if item.error else EXIT_FAILED)
+            if out.as_json:
+                where = {"source": item.source, "destination": item.destination}
+                out.item({"status": "failed", **where, "error": str(item.error)}, "")
+            out.error(f"{item.source}: {item.error}")
+        elif item.status == "skipped":
             out.item(
                 {
-                    "status": "failed",
+                    "status": "skipped",
                     "source": item.source,
                     "destination": item.destination,
-                    "error": str(item.error),
+                    "reason": item.reason,
                 },
-                "",
+                f"skipped {item.source} ({item.reason})",
             )
-        out.error(f"{item.source}: {item.error}")
-    out.summary(
-        {
-            "operation": result.operation,
-            "objects": result.objects,
-            "bytes": result.bytes,
-            "skipped": len(result.skipped),
-            "failed": len(result.failed),
-            "planned": len(result.planned),
-            "seconds": round(result.duration, 3),
-            "api_calls": dict(result.api_calls),
-        },
-        f"{verb}: {result.objects} objects, {result.bytes} bytes, {len(result.skipped)} skipped, "
-        f"{len(result.failed)} failed in {result.duration:.2f} s",
-    )
-    return failure_code(result)
+        else:
+            record: dict[str, Any] = {
+                "status": item.status,
+                "source": item.source,
+                "destination": item.destination,
+                "size": item.size,
+            }
+            arrow = f" -> {item.destination}" if item.destination else ""
+            dry = "(dry run) " if item.status == "planned" else ""
+            out.item(record, f"{dry}{verb} {item.source}{arrow}")
 
-
-def failure_code(result: OperationResult) -> int:
-    """0 when nothing failed; 3 when every failed item was not found, 4 when every one
-    was denied; else 1 (an item's own trouble is never a usage error)."""
-    if not result.failed:
-        return EXIT_OK
-    codes = {exit_code_for(item.error) if item.error else EXIT_FAILED for item in result.failed}
-    if len(codes) == 1 and codes <= {EXIT_NOT_FOUND, EXIT_ACCESS_DENIED}:
-        return codes.pop()
-    return EXIT_FAILED
+    def finish(self, result: OperationResult) -> int:
+        """The summary line, and the exit code: 0 when nothing failed; 3 when every failed
+        item was not found, 4 when every one was denied; else 1 (an item's own trouble is
+        never a usage error)."""
+        counts = result.counts
+        skipped, failed, planned = counts["skipped"], counts["failed"], counts["planned"]
+        self._out.summary(
+            {
+                "operation": result.operation,
+                "objects": result.objects,
+                "bytes": result.bytes,
+                "skipped": skipped,
+                "failed": failed,
+                "planned": planned,
+                "seconds": round(result.duration, 3),
+                "api_calls": dict(result.api_calls),
+            },
+            f"{self._verb}: {result.objects} objects, {result.bytes} bytes, {skipped} skipped, "
+            f"{failed} failed in {result.duration:.2f} s",
+        )
+        if not failed:
+            return EXIT_OK
+        if len(self._codes) == 1 and self._codes <= {EXIT_NOT_FOUND, EXIT_ACCESS_DENIED}:
+            return next(iter(self._codes))
+        return EXIT_FAILED

@@ -17,7 +17,14 @@ from .._cache import BatchedInvalidator, CacheManager, S3Cache
 from .._config import AddressingStyle, GiB, Settings
 from .._exceptions import InvalidLocationError, is_a_directory
 from .._location import parse_location, parse_s3
-from .._models import BucketInfo, OperationResult, Progress, Statistics, _frozen_counts
+from .._models import (
+    BucketInfo,
+    ItemResult,
+    OperationResult,
+    Progress,
+    Statistics,
+    _frozen_counts,
+)
 from .._ops import Conflict, OperationHandle, OperationScheduler, Source, current_handle
 from .._s3 import S3Client
 from ._path import S3Path
@@ -119,6 +126,8 @@ class FileManager(ReadMethods, WriteMethods):
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
         follow_symlinks: bool = True,
+        on_item: Callable[[ItemResult], None] | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """Copy files, directories (recursively) and glob matches, local or S3, into
         ``destination_dir``, each under its own name (as ``cp -r SRC... DIR/``). S3 to S3
@@ -132,7 +141,12 @@ class FileManager(ReadMethods, WriteMethods):
         destination lies inside it is refused, and so is an item whose source and
         destination are the same object. Local symlinks are followed (as aws s3 does),
         except loops and links to directories outside the tree; ``follow_symlinks=False``
-        skips them. Every entry left alone is in the result's ``skipped``, with why."""
+        skips them. Every entry left alone is in the result's ``skipped``, with why.
+
+        ``on_item`` is called with each ItemResult as it settles (in the event loop: keep
+        it quick). ``keep_items=False`` keeps only counts in the result (its ``counts``,
+        ``objects``, ``bytes``; the item tuples stay empty), so a job of millions of
+        objects holds its memory flat: what the CLI does."""
         return await self.scheduler.run(
             "copy",
             _sources(sources),
@@ -141,6 +155,8 @@ class FileManager(ReadMethods, WriteMethods):
             dry_run=dry_run,
             progress=progress,
             follow_symlinks=follow_symlinks,
+            on_item=on_item,
+            keep_items=keep_items,
         )
 
     async def move(
@@ -152,6 +168,8 @@ class FileManager(ReadMethods, WriteMethods):
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
         follow_symlinks: bool = True,
+        on_item: Callable[[ItemResult], None] | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """As :meth:`copy`, then each source is deleted, only once its copy is verified
         (size, and checksum where S3 gives one), and only in the version that was copied:
@@ -168,6 +186,8 @@ class FileManager(ReadMethods, WriteMethods):
             dry_run=dry_run,
             progress=progress,
             follow_symlinks=follow_symlinks,
+            on_item=on_item,
+            keep_items=keep_items,
         )
 
     async def delete(
@@ -177,15 +197,17 @@ class FileManager(ReadMethods, WriteMethods):
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
         if_unchanged: bool = False,
+        on_item: Callable[[ItemResult], None] | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """Delete files and directories (recursively) and glob matches. S3 objects go in
         DeleteObjects batches of 1000; every per-key error is reported in the result.
         ``if_unchanged``: only in the version the listing showed (S3: its ETag; local:
         size, mtime and inode); what changed meanwhile is kept and reported. A symlink is
-        removed itself, never followed."""
+        removed itself, never followed. ``on_item`` and ``keep_items`` as for :meth:`copy`."""
         return await self.scheduler.run(
             "delete", _sources(paths), None, dry_run=dry_run, progress=progress,
-            if_unchanged=if_unchanged,
+            if_unchanged=if_unchanged, on_item=on_item, keep_items=keep_items,
         )  # fmt: skip
 
     async def copy_file(
@@ -196,10 +218,13 @@ class FileManager(ReadMethods, WriteMethods):
         conflict: Conflict = "overwrite",
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
     ) -> OperationResult:
         """Copy one file (local or S3) to the exact name ``destination`` (local or S3), with
         the same conflict handling, verification and invalidation as :meth:`copy`."""
-        return await self._to_name("copy", source, destination, conflict, dry_run, progress)
+        return await self._to_name(
+            "copy", source, destination, conflict, dry_run, progress, on_item
+        )
 
     async def move_file(
         self,
@@ -209,9 +234,12 @@ class FileManager(ReadMethods, WriteMethods):
         conflict: Conflict = "overwrite",
         dry_run: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
     ) -> OperationResult:
         """As :meth:`copy_file`, then the source is deleted once its copy is verified."""
-        return await self._to_name("move", source, destination, conflict, dry_run, progress)
+        return await self._to_name(
+            "move", source, destination, conflict, dry_run, progress, on_item
+        )
 
     async def _to_name(
         self,
@@ -221,6 +249,7 @@ class FileManager(ReadMethods, WriteMethods):
         conflict: Conflict,
         dry_run: bool,
         progress: Callable[[Progress], None] | None,
+        on_item: Callable[[ItemResult], None] | None,
     ) -> OperationResult:
         target = parse_location(destination)
         text = str(target)
@@ -236,8 +265,9 @@ class FileManager(ReadMethods, WriteMethods):
             raise is_a_directory(source, kind, "use copy or move for directories")
         spec = Source(str(source), name=name, info=info if info.bucket else None)
         return await self.scheduler.run(
-            kind, [spec], parent, conflict=conflict, dry_run=dry_run, progress=progress
-        )
+            kind, [spec], parent, conflict=conflict, dry_run=dry_run, progress=progress,
+            on_item=on_item,
+        )  # fmt: skip
 
     # -- archives -------------------------------------------------------------------------
 
@@ -248,14 +278,18 @@ class FileManager(ReadMethods, WriteMethods):
         *,
         format: str | None = None,
         progress: Callable[[Progress], None] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """Write the sources (files, directories, globs; local or S3) into a zip or tar
         archive, local or on S3, each under its own name (``s3://b/t/`` becomes members
         ``t/...``). The format comes from the suffix (.zip, .tar, .tar.gz/.tgz,
-        .tar.bz2/.tbz2, .tar.xz/.txz) or ``format=``."""
+        .tar.bz2/.tbz2, .tar.xz/.txz) or ``format=``. ``on_item`` and ``keep_items`` as
+        for :meth:`copy`."""
         return await self._archives.create(
-            _texts(sources), str(archive_path), format=format, progress=progress
-        )
+            _texts(sources), str(archive_path), format=format, progress=progress,
+            on_item=on_item, keep_items=keep_items,
+        )  # fmt: skip
 
     async def extract_archive(
         self,
@@ -266,6 +300,8 @@ class FileManager(ReadMethods, WriteMethods):
         max_total_size: int | None = DEFAULT_MAX_TOTAL_SIZE,
         max_ratio: float | None = DEFAULT_MAX_RATIO,
         progress: Callable[[Progress], None] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """Recreate the members under ``destination_dir`` (local, or S3 where directories
         become markers; local files keep their mtimes). The whole archive is refused with
@@ -275,10 +311,12 @@ class FileManager(ReadMethods, WriteMethods):
         archive's own size, as a bomb does (``None`` lifts either bound). A name that is
         both a file and a directory refuses it with CorruptArchiveError. A damaged member
         fails its item and leaves nothing behind (members are written under temporary
-        names and renamed into place when whole); the others are extracted."""
+        names and renamed into place when whole); the others are extracted. ``on_item``
+        and ``keep_items`` as for :meth:`copy`."""
         return await self._archives.extract(
             str(archive_path), str(destination_dir), format=format,
             max_total_size=max_total_size, max_ratio=max_ratio, progress=progress,
+            on_item=on_item, keep_items=keep_items,
         )  # fmt: skip
 
     async def list_archive(

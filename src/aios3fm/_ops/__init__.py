@@ -13,7 +13,7 @@ from ._glob import Glob
 from ._items import Item, Missing, Planned, Refused, Skipped, Source
 from ._names import escapes, local_target
 from ._plan import Policy, expand
-from ._run import OperationHandle, ProgressCallback, Run, current_handle
+from ._run import ItemCallback, OperationHandle, ProgressCallback, Run, current_handle
 from ._scheduler import Conflict, OperationKind, OperationScheduler
 from ._transfer import download, file_chunks
 
@@ -21,6 +21,7 @@ __all__ = [
     "Conflict",
     "Glob",
     "Item",
+    "ItemCallback",
     "Missing",
     "OperationHandle",
     "OperationKind",

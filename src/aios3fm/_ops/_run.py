@@ -1,6 +1,7 @@
 """Run: what every operation keeps while it works, and the OperationResult it ends with.
 
-Per-item results, progress (throttled to ~20 calls a second), the OperationHandle of a
+Per-item results (kept for the result, handed to an ``on_item`` callback as each settles,
+or both), counts, progress (throttled to ~20 calls a second), the OperationHandle of a
 background operation (``fm.submit``) and its cancel scope, and the API calls made since
 the operation began. The scheduler (copy, move, delete) and the archive operations are
 both built on it, so results, progress and cancellation behave alike everywhere.
@@ -19,9 +20,11 @@ import anyio
 
 from .._models import ItemResult, ItemStatus, OperationResult, Progress
 
-__all__ = ["OperationHandle", "ProgressCallback", "Run", "current_handle"]
+__all__ = ["ItemCallback", "OperationHandle", "ProgressCallback", "Run", "current_handle"]
 
 ProgressCallback = Callable[[Progress], None]
+ItemCallback = Callable[[ItemResult], None]
+_STATUSES: tuple[ItemStatus, ...] = ("done", "skipped", "failed", "planned")
 _PROGRESS_INTERVAL = 0.05  # at most ~20 progress calls a second
 
 
@@ -65,11 +68,17 @@ class Run:
         *,
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
+        on_item: ItemCallback | None = None,
+        keep_items: bool = True,
     ) -> None:
         self.operation = operation
         self.dry_run = dry_run
         self.handle = current_handle.get()
         self.results: dict[ItemStatus, list[ItemResult]] = defaultdict(list)
+        self.counts: Counter[ItemStatus] = Counter()
+        self.bytes_done = 0
+        self._on_item = on_item
+        self._keep = keep_items
         self.progress = Progress()
         self.cancelled = False
         self._on_progress = progress
@@ -79,15 +88,22 @@ class Run:
         self._started = time.monotonic()
 
     def __repr__(self) -> str:
-        counts = {status: len(items) for status, items in self.results.items()}
-        return f"<Run {self.operation} {counts}>"
+        return f"<Run {self.operation} {dict(self.counts)}>"
 
     @property
     def failures(self) -> int:
-        return len(self.results["failed"])
+        return self.counts["failed"]
 
     def record(self, result: ItemResult) -> None:
-        self.results[result.status].append(result)
+        """One item settled: counted, kept (unless ``keep_items=False``, which holds a long
+        job's memory flat) and handed to ``on_item``."""
+        self.counts[result.status] += 1
+        if result.status == "done":
+            self.bytes_done += result.size
+        if self._keep:
+            self.results[result.status].append(result)
+        if self._on_item is not None:
+            self._on_item(result)
         done = result.status in ("done", "planned")
         self.progress = replace(
             self.progress,
@@ -126,16 +142,16 @@ class Run:
         self.report(final=True)
         calls = Counter(self._calls)
         calls.subtract(self._calls_before)
-        done = self.results["done"]
         return OperationResult(
             operation=self.operation,
-            succeeded=tuple(done),
+            succeeded=tuple(self.results["done"]),
             skipped=tuple(self.results["skipped"]),
             failed=tuple(self.results["failed"]),
             planned=tuple(self.results["planned"]),
-            bytes=sum(r.size for r in done),
+            bytes=self.bytes_done,
             duration=time.monotonic() - self._started,
             api_calls={k: v for k, v in sorted(calls.items()) if v},
             cancelled=self.cancelled,
             dry_run=self.dry_run,
+            counts={status: self.counts[status] for status in _STATUSES},
         )

@@ -38,7 +38,7 @@ from ._deletes import DeleteBatches
 from ._items import Item, Location, Missing, Planned, Refused, Skipped, Source, Stamp
 from ._names import same_refusal
 from ._plan import Policy, expand
-from ._run import ProgressCallback, Run
+from ._run import ItemCallback, ProgressCallback, Run
 from ._transfer import (
     Written,
     etag_matches,
@@ -100,17 +100,23 @@ class OperationScheduler:
         progress: ProgressCallback | None = None,
         follow_symlinks: bool = True,
         if_unchanged: bool = False,
+        on_item: ItemCallback | None = None,
+        keep_items: bool = True,
     ) -> OperationResult:
         """Act on every item the sources expand to, placing each inside ``destination``
         (a directory) under its own name or the name its Source gives.
-        ``follow_symlinks`` (copies of local trees) and ``if_unchanged`` (deletes: only
-        what the listing showed) as for FileManager's methods."""
+        ``follow_symlinks`` (copies of local trees), ``if_unchanged`` (deletes: only
+        what the listing showed), ``on_item`` and ``keep_items`` as for FileManager's
+        methods."""
         if conflict not in ("overwrite", "skip", "error"):
             raise ValueError(f"conflict must be 'overwrite', 'skip' or 'error', not {conflict!r}")
         target = parse_location(destination) if destination is not None else None
         for source in sources:  # a malformed location is refused before anything starts
             parse_location(source.location)
-        run = Run(kind, self.client.api_calls, dry_run=dry_run, progress=progress)
+        run = Run(
+            kind, self.client.api_calls, dry_run=dry_run, progress=progress,
+            on_item=on_item, keep_items=keep_items,
+        )  # fmt: skip
         job = _Job(kind, conflict, run, Policy(kind, follow_symlinks), if_unchanged)
         deletes = DeleteBatches(self.client, self.invalidator, run, move=kind == "move")
         try:
