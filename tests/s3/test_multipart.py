@@ -197,3 +197,45 @@ async def test_an_upload_that_cannot_be_aborted_is_reported_not_only_logged(
     assert left[0] == "stuck.bin"
     assert f"multipart upload {left[1]} could not be aborted" in str(caught.value)
     assert isinstance(caught.value.__cause__, TransientError)
+
+
+@pytest.mark.parametrize(
+    "operation", ["CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"]
+)
+async def test_a_lost_answer_at_any_step_of_an_upload_still_writes_it_once(
+    client: S3Client, bucket: str, s3: EmbeddedS3, operation: str
+) -> None:
+    """The server applies the request and the answer never arrives; the retry must find
+    the step done, and leave no upload open."""
+    s3.inject("lost", operation=operation)
+    data = os.urandom(11 * MiB)
+    written = await client.put(bucket, "lost.bin", data)
+    assert await client.get_bytes(bucket, "lost.bin") == data
+    assert (await client.head(bucket, "lost.bin")).etag == written.etag
+    assert written.etag is not None and written.etag.endswith("-3")
+    assert await client.list_multipart_uploads(bucket) == []
+    assert s3.requests[operation] == (4 if operation == "UploadPart" else 2)
+
+
+@pytest.mark.parametrize("operation", ["UploadPartCopy", "CompleteMultipartUpload"])
+async def test_a_lost_answer_at_any_step_of_a_multipart_copy_still_copies_it_once(
+    client: S3Client, bucket: str, s3: EmbeddedS3, operation: str
+) -> None:
+    data = os.urandom(11 * MiB)
+    await client.put(bucket, "src.bin", data)
+    s3.inject("lost", operation=operation)
+    await client.copy(bucket, "src.bin", bucket, "dst.bin", size=len(data))
+    assert await client.get_bytes(bucket, "dst.bin") == data
+    assert await client.list_multipart_uploads(bucket) == []
+
+
+async def test_an_abort_whose_answer_was_lost_is_not_reported_as_left_behind(
+    client: S3Client, bucket: str, s3: EmbeddedS3
+) -> None:
+    s3.inject("500", count=3 * client.settings.max_attempts, operation="UploadPart")
+    s3.inject("lost", operation="AbortMultipartUpload")  # aborted; the retry: NoSuchUpload
+    with pytest.raises(TransientError) as caught:
+        await client.put(bucket, "aborted.bin", os.urandom(11 * MiB))
+    assert "could not be aborted" not in str(caught.value)
+    assert await client.list_multipart_uploads(bucket) == []
+    assert s3.requests["AbortMultipartUpload"] == 2

@@ -135,10 +135,16 @@ async def complete(
 
 
 async def abort(transport: Transport, bucket: str, key: str, upload_id: str) -> None:
-    await transport.call(
-        "AbortMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key,
-        UploadId=upload_id,
-    )  # fmt: skip
+    """Abort the upload; one already gone (an abort whose answer was lost, retried) is
+    what was asked for, so NoSuchUpload is not an error."""
+    try:
+        await transport.call(
+            "AbortMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key,
+            UploadId=upload_id,
+        )  # fmt: skip
+    except S3Error as exc:
+        if exc.code != "NoSuchUpload":
+            raise
 
 
 # -- uploads ----------------------------------------------------------------------------------
