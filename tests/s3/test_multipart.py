@@ -212,7 +212,7 @@ async def test_a_lost_answer_at_any_step_of_an_upload_still_writes_it_once(
     written = await client.put(bucket, "lost.bin", data)
     assert await client.get_bytes(bucket, "lost.bin") == data
     assert (await client.head(bucket, "lost.bin")).etag == written.etag
-    assert written.etag is not None and written.etag.endswith("-3")
+    assert str(written.etag).endswith("-3")
     assert await client.list_multipart_uploads(bucket) == []
     assert s3.requests[operation] == (4 if operation == "UploadPart" else 2)
 

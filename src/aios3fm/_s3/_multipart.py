@@ -102,7 +102,7 @@ async def _abort_orphans(transport: Transport, bucket: str, key: str, ours: str)
         for upload in uploads:
             initiated = upload["Initiated"]
             if upload["UploadId"] != ours and mine["Initiated"] - window <= initiated:
-                await abort(transport, bucket, key, str(upload["UploadId"]))
+                await abort(transport, bucket, key, str(upload["UploadId"]), missing_ok=True)
     except S3Error as exc:
         logger.warning("could not look for orphaned uploads of %s: %s", location, exc)
 
@@ -134,16 +134,18 @@ async def complete(
     return strip_etag(response.get("ETag")) or ""
 
 
-async def abort(transport: Transport, bucket: str, key: str, upload_id: str) -> None:
-    """Abort the upload; one already gone (an abort whose answer was lost, retried) is
-    what was asked for, so NoSuchUpload is not an error."""
+async def abort(
+    transport: Transport, bucket: str, key: str, upload_id: str, *, missing_ok: bool = False
+) -> None:
+    """Abort the upload. ``missing_ok``: one already gone (an abort whose answer was lost,
+    retried, answers NoSuchUpload) is what was asked for, not an error."""
     try:
         await transport.call(
             "AbortMultipartUpload", _location(bucket, key), Bucket=bucket, Key=key,
             UploadId=upload_id,
         )  # fmt: skip
     except S3Error as exc:
-        if exc.code != "NoSuchUpload":
+        if not missing_ok or exc.code != "NoSuchUpload":
             raise
 
 
@@ -160,7 +162,7 @@ async def _multipart_upload(
     except BaseException as failure:
         with anyio.CancelScope(shield=True):
             try:
-                await abort(transport, bucket, key, upload_id)
+                await abort(transport, bucket, key, upload_id, missing_ok=True)
             except S3Error as exc:
                 logger.warning("could not abort multipart upload of %s: %s", exc.location, exc)
                 if isinstance(failure, Exception):  # say so with the failure, not only a log
