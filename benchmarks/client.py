@@ -3,6 +3,12 @@
 The server runs in its own process (``python -m aios3fm server``) so that the client CPU
 measured here is the client's alone. Each step runs interleaved over ``--runs`` rounds;
 the table gives medians and the ratio aios3fm / peer (below 1.0 means aios3fm is faster).
+
+aioboto3 pins an aiobotocore that aios3fm cannot share a virtualenv with: it runs from
+``.venv-aioboto3`` (``scripts/install_peer_venv.sh``) as one long-lived process for the
+whole run (``benchmarks/aioboto3_peer.py``), one job per step, its client made once before
+the rounds as before; it times each step itself, so its figures count neither the pipe nor
+its interpreter. Without that virtualenv aios3fm is reported alone, with a note.
 """
 
 from __future__ import annotations
@@ -18,16 +24,21 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import aioboto3
-from botocore.config import Config
-
 import aios3fm
 from aios3fm import FileManager, Settings
 from aios3fm._server import server_process
 
+from . import aioboto3_peer
+from .aioboto3_peer import PeerProcess
+
 RESULTS = Path(__file__).parent / "results"
-BODY = os.urandom(1024)
+SIZE = 1024
+BODY = os.urandom(SIZE)
+PEER = "aioboto3+gather"
+STEPS = ("put 1 KiB", "head")
 Step = Callable[[int], Awaitable[None]]
+Timed = Callable[[int], Awaitable[tuple[float, float]]]
+"""A step that returns its wall and CPU seconds."""
 
 
 def settings_for(endpoint: str, env: dict[str, str]) -> Settings:
@@ -54,57 +65,75 @@ async def aios3fm_steps(
     return {"put 1 KiB": put, "head": head}
 
 
+def skipped_note() -> str:
+    """Why the peer's columns are empty, when its virtualenv is missing."""
+    return (
+        f"{PEER}: not installed ({aioboto3_peer.VENV.name} missing:"
+        " ./scripts/install_peer_venv.sh), skipped; aios3fm alone"
+    )
+
+
 async def aioboto3_steps(
     stack: AsyncExitStack, endpoint: str, env: dict[str, str]
-) -> dict[str, Step]:
-    session = aioboto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-    )
-    client = await stack.enter_async_context(
-        session.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=64))
-    )
-    limit = asyncio.Semaphore(64)
+) -> dict[str, Timed]:
+    """The peer's steps, each one job for the peer process; the timings are the peer's own.
 
-    async def bounded(coro: Awaitable[Any]) -> None:
-        async with limit:
-            await coro
-
-    async def put(n: int) -> None:
-        await asyncio.gather(
-            *(bounded(client.put_object(Bucket="bench", Key=f"b/{i}", Body=BODY)) for i in range(n))
+    The process is started here (from the thread pinned to the clients' core) and makes its
+    client before the rounds (``open``), as the in-process peer did.
+    """
+    peer = stack.enter_context(
+        PeerProcess(
+            {**os.environ, "AWS_CONFIG_FILE": os.devnull,
+             "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **env}
         )
+    )  # fmt: skip
+    server = {
+        "endpoint": endpoint,
+        "access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "bucket": "bench",
+        "client": "shared",
+        "prefix": "b/",
+    }
+    # waits for its start-up and its client: nothing runs meanwhile
+    await asyncio.to_thread(peer.ask, {**server, "step": "open"})
 
-    async def head(n: int) -> None:
-        await asyncio.gather(
-            *(bounded(client.head_object(Bucket="bench", Key=f"b/{i}")) for i in range(n))
-        )
+    async def put(n: int) -> tuple[float, float]:
+        return await asyncio.to_thread(peer.timed, {**server, "step": "put", "n": n, "size": SIZE})
+
+    async def head(n: int) -> tuple[float, float]:
+        return await asyncio.to_thread(peer.timed, {**server, "step": "head", "n": n})
 
     return {"put 1 KiB": put, "head": head}
 
 
-async def measure(step: Step, n: int) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    await step(n)
-    return time.perf_counter() - wall, time.process_time() - cpu
+def timed(step: Step) -> Timed:
+    """An in-process step, timed in this process."""
+
+    async def measure(n: int) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        await step(n)
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    return measure
 
 
 async def run(endpoint: str, env: dict[str, str], n: int, runs: int) -> dict[str, Any]:
+    """Every step, ``runs`` interleaved rounds; the medians by step and tool."""
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
     async with AsyncExitStack() as stack:
         fm = await stack.enter_async_context(FileManager(settings=settings_for(endpoint, env)))
         await fm.make_bucket("bench")
-        tools = {
-            "aios3fm": await aios3fm_steps(stack, endpoint, env),
-            "aioboto3+gather": await aioboto3_steps(stack, endpoint, env),
-        }
+        ours = await aios3fm_steps(stack, endpoint, env)
+        tools = {"aios3fm": {name: timed(step) for name, step in ours.items()}}
+        if aioboto3_peer.available():
+            tools[PEER] = await aioboto3_steps(stack, endpoint, env)
         for round_number in range(runs):
             # interleaved, and the order flips every round so neither tool always goes first
             order = list(tools.items())[:: 1 if round_number % 2 == 0 else -1]
-            for step_name in ("put 1 KiB", "head"):
+            for step_name in STEPS:
                 for tool, steps in order:
-                    wall, cpu = await measure(steps[step_name], n)
+                    wall, cpu = await steps[step_name](n)
                     samples.setdefault(step_name, {}).setdefault(tool, []).append((wall, cpu))
     table: dict[str, Any] = {}
     for step_name, by_tool in samples.items():
@@ -114,12 +143,14 @@ async def run(endpoint: str, env: dict[str, str], n: int, runs: int) -> dict[str
                 "wall_s": statistics.median(v[0] for v in values),
                 "cpu_ms_per_request": statistics.median(v[1] for v in values) * 1000 / n,
             }
-        row["ratio_wall"] = row["aios3fm"]["wall_s"] / row["aioboto3+gather"]["wall_s"]
+        if PEER in row:
+            row["ratio_wall"] = row["aios3fm"]["wall_s"] / row[PEER]["wall_s"]
         table[step_name] = row
     return table
 
 
 def write(table: dict[str, Any], n: int, runs: int) -> str:
+    """Write client.md and client.json; return the markdown."""
     lines = [
         f"# Client benchmark: {n} requests per step, median of {runs} interleaved runs",
         "",
@@ -128,11 +159,18 @@ def write(table: dict[str, Any], n: int, runs: int) -> str:
         "|---|---|---|---|---|---|",
     ]
     for step, row in table.items():
-        a, b = row["aios3fm"], row["aioboto3+gather"]
-        lines.append(
-            f"| {step} | {a['wall_s']:.3f} | {b['wall_s']:.3f} | {row['ratio_wall']:.2f} |"
-            f" {a['cpu_ms_per_request']:.2f} | {b['cpu_ms_per_request']:.2f} |"
+        a, b = row["aios3fm"], row.get(PEER)
+        wall, ratio, cpu = (
+            (f"{b['wall_s']:.3f}", f"{row['ratio_wall']:.2f}", f"{b['cpu_ms_per_request']:.2f}")
+            if b
+            else ("-", "-", "-")
         )
+        lines.append(
+            f"| {step} | {a['wall_s']:.3f} | {wall} | {ratio} |"
+            f" {a['cpu_ms_per_request']:.2f} | {cpu} |"
+        )
+    if any(PEER not in row for row in table.values()):
+        lines += ["", f"- {skipped_note()}"]
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "client.md").write_text(text)
@@ -141,6 +179,7 @@ def write(table: dict[str, Any], n: int, runs: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the client benchmark, write its results, and return the table by step."""
     from .peers import pin
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -149,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with server_process() as server:
         print(f"client benchmark: {pin(server)}", flush=True)
+        if not aioboto3_peer.available():
+            print(f"client benchmark: {skipped_note()}", flush=True)
         table = aios3fm.run(run(server.endpoint_url, server.environ, args.requests, args.runs))
     print(write(table, args.requests, args.runs))
     return table

@@ -23,7 +23,12 @@ def test_the_suite_runs_against_the_installed_wheel() -> None:
         f"aios3fm was imported from the checkout ({location}); `make test` installs the "
         "wheel into .venv-test and runs the suite there"
     )
-    dist = importlib.metadata.distribution("aios3fm")
+    # the distribution installed beside the imported package (not an egg-info that a
+    # build may leave in the working directory, which Python 3.10 finds first)
+    site = str(location.parent.parent)
+    dist = next(
+        d for d in importlib.metadata.distributions(path=[site]) if d.metadata["Name"] == "aios3fm"
+    )
     origin = json.loads(dist.read_text("direct_url.json") or "{}")
     assert "archive_info" in origin, origin
     assert origin["url"].endswith(".whl"), origin

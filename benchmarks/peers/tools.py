@@ -1,13 +1,14 @@
 """The tools of the peers benchmark, one ``Tool`` per peer: aios3fm (library, and its
 CLI), the aws cli, s5cmd, rclone (when on PATH), s3fs, a sequential boto3 loop, and
-aioboto3 with ``asyncio.gather`` under a semaphore of 64. Each maps every step of
-``run.STEPS`` and ``run.LATENCY_STEPS`` to what that tool does for it."""
+aioboto3 with ``asyncio.gather`` under a semaphore of 64 (from its own virtualenv,
+``.venv-aioboto3``, when that is there: ``benchmarks/aioboto3_peer.py``). Each maps every
+step of ``run.STEPS`` and ``run.LATENCY_STEPS`` to what that tool does for it."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sys
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ import anyio
 
 from aios3fm import FileManager
 
+from .. import aioboto3_peer
+from ..aioboto3_peer import PeerProcess
 from .run import Context, Step, Tool, command, local_files, settings
 
-PEER_CONCURRENCY = 64
 BIN = Path(sys.executable).parent
 
 
@@ -293,100 +295,53 @@ def boto3_loop() -> Tool:
     )
 
 
-def aioboto3_gather() -> Tool:
-    import aioboto3
-    from botocore.config import Config
+def aioboto3_gather() -> Tool | None:
+    """aioboto3 + ``asyncio.gather`` under a semaphore of 64, run from its own virtualenv
+    (``benchmarks/aioboto3_peer.py``); ``None`` when ``.venv-aioboto3`` is missing.
 
-    def session_client(ctx: Context) -> Any:
-        env = ctx.server.environ
-        return aioboto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-1",
-        ).client(
-            "s3",
-            endpoint_url=ctx.endpoint,
-            config=Config(max_pool_connections=PEER_CONCURRENCY),
-        )
+    One peer process serves the whole run, started by the first step (so pinned with the
+    clients) and ended with the tool. Each step is one job: a new session and client, made
+    and closed inside the peer's timing as the in-process tool made one every step."""
+    if not aioboto3_peer.available():
+        return None
+    started: list[PeerProcess] = []
+    reported: list[tuple[float, float]] = []
 
-    async def gather(calls: list[Awaitable[Any]]) -> None:
-        limit = asyncio.Semaphore(PEER_CONCURRENCY)
-
-        async def bounded(call: Awaitable[Any]) -> None:
-            async with limit:
-                await call
-
-        await asyncio.gather(*(bounded(c) for c in calls))
-
-    async def keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-        found: list[str] = []
-        async for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix
-        ):
-            found.extend(o["Key"] for o in page.get("Contents", ()))
-        return found
-
-    def with_client(work: Callable[[Any, Context], Awaitable[None]]) -> Step:
+    def job(name: str, **arguments: str) -> Step:
         async def step(ctx: Context) -> None:
-            async with session_client(ctx) as s3:
-                await work(s3, ctx)
+            if not started:
+                started.append(PeerProcess(ctx.env))
+                weakref.finalize(tool, started[0].close)
+            env = ctx.server.environ
+            task = {
+                "step": name,
+                "client": "fresh",
+                "endpoint": ctx.endpoint,
+                "access_key_id": env["AWS_ACCESS_KEY_ID"],
+                "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+                "bucket": ctx.bucket,
+                **{key: value.format(local=ctx.local) for key, value in arguments.items()},
+            }
+            reported.append(await anyio.to_thread.run_sync(started[0].timed, task))
 
         return step
 
-    async def upload(s3: Any, ctx: Context) -> None:
-        files = local_files(ctx)
-        bodies = [await anyio.Path(p).read_bytes() for p in files]
-        await gather([
-            s3.put_object(Bucket=ctx.bucket, Key="src/" + p.relative_to(ctx.local).as_posix(),
-                          Body=body)
-            for p, body in zip(files, bodies, strict=True)
-        ])  # fmt: skip
-
-    async def list_only(s3: Any, ctx: Context) -> None:
-        await keys(s3, ctx.bucket, "src/")
-
-    async def list_stat(s3: Any, ctx: Context) -> None:
-        found = await keys(s3, ctx.bucket, "src/")
-        await gather([s3.head_object(Bucket=ctx.bucket, Key=k) for k in found])
-
-    async def copy(s3: Any, ctx: Context, source: str, target: str) -> list[str]:
-        found = await keys(s3, ctx.bucket, source)
-        await gather([
-            s3.copy_object(Bucket=ctx.bucket, Key=target + k.removeprefix(source),
-                           CopySource={"Bucket": ctx.bucket, "Key": k})
-            for k in found
-        ])  # fmt: skip
-        return found
-
-    async def move(s3: Any, ctx: Context) -> None:
-        moved = await copy(s3, ctx, "dst/", "mv/")
-        await gather([s3.delete_object(Bucket=ctx.bucket, Key=k) for k in moved])
-
-    async def delete(s3: Any, ctx: Context, prefix: str) -> None:
-        found = await keys(s3, ctx.bucket, prefix)
-        await gather([
-            s3.delete_objects(Bucket=ctx.bucket, Delete={
-                "Objects": [{"Key": k} for k in found[i : i + 1000]], "Quiet": True})
-            for i in range(0, len(found), 1000)
-        ])  # fmt: skip
-
-    async def copy_step(s3: Any, ctx: Context, target: str) -> None:
-        await copy(s3, ctx, "src/", target)
-
-    return Tool(
+    tool = Tool(
         "aioboto3+gather",
         {
-            "upload": with_client(upload),
-            "list": with_client(list_only),
-            "list+stat": with_client(list_stat),
-            "copy": with_client(lambda s3, c: copy_step(s3, c, "dst/")),
-            "move": with_client(move),
-            "delete": with_client(lambda s3, c: delete(s3, c, "src/")),
-            "copy @20ms": with_client(lambda s3, c: copy_step(s3, c, "lat/")),
-            "delete @20ms": with_client(lambda s3, c: delete(s3, c, "lat/")),
+            "upload": job("upload", local="{local}", prefix="src/"),
+            "list": job("list", prefix="src/"),
+            "list+stat": job("list+stat", prefix="src/"),
+            "copy": job("copy", source="src/", target="dst/"),
+            "move": job("move", source="dst/", target="mv/"),
+            "delete": job("delete", prefix="src/"),
+            "copy @20ms": job("copy", source="src/", target="lat/"),
+            "delete @20ms": job("delete", prefix="lat/"),
         },
-        note="semaphore of 64",
+        note=f"semaphore of 64; own virtualenv ({aioboto3_peer.version()}), timed in its process",
+        self_timed=lambda: reported.pop(),
     )
+    return tool
 
 
 def all_tools() -> tuple[list[Tool], list[str]]:
@@ -400,5 +355,13 @@ def all_tools() -> tuple[list[Tool], list[str]]:
             skipped.append(f"{name}: not installed, skipped")
         else:
             tools.append(tool)
-    tools += [boto3_loop(), aioboto3_gather()]
+    tools.append(boto3_loop())
+    peer = aioboto3_gather()
+    if peer is None:
+        skipped.append(
+            f"aioboto3+gather: not installed ({aioboto3_peer.VENV.name} missing:"
+            " ./scripts/install_peer_venv.sh), skipped"
+        )
+    else:
+        tools.append(peer)
     return tools, skipped

@@ -15,6 +15,8 @@ MiB = 1024 * KiB
 GiB = 1024 * MiB
 
 AddressingStyle = Literal["auto", "path", "virtual"]
+ChecksumWhen = Literal["when_supported", "when_required"]
+_CHECKSUM_WHEN = ("when_supported", "when_required")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,16 @@ class Settings:
     """No retry starts after this many seconds from the first try."""
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    request_checksum_calculation: ChecksumWhen | None = None
+    """``when_supported``: a CRC32 checksum with every upload (botocore's default since
+    1.36, which some S3-compatible servers refuse); ``when_required``: only where an
+    operation demands one. ``None``: ``AWS_REQUEST_CHECKSUM_CALCULATION`` or the profile's
+    ``request_checksum_calculation`` when set, else ``when_required`` (uploads are checked
+    by their Content-MD5/ETag already)."""
+    response_checksum_validation: ChecksumWhen | None = None
+    """Whether downloads check the checksum S3 returns: ``when_supported`` or
+    ``when_required``; ``None`` as above (``AWS_RESPONSE_CHECKSUM_VALIDATION``, the
+    profile's ``response_checksum_validation``, else ``when_required``)."""
 
     cache_ttl: float = 60.0
     """Seconds a cached listing or object fact stays valid (env ``AIOS3FM_CACHE_TTL``)."""
@@ -78,6 +90,11 @@ class Settings:
             raise ValueError("copy_chunksize must be at least 5 MiB (an S3 limit)")
         if self.multipart_threshold < 0 or self.copy_threshold < 0:
             raise ValueError("thresholds must not be negative")
+        for name in ("request_checksum_calculation", "response_checksum_validation"):
+            value = getattr(self, name)
+            if value is not None and value not in _CHECKSUM_WHEN:
+                choices = "'when_supported' or 'when_required'"
+                raise ValueError(f"{name} must be {choices}, not {value!r}")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.cache_ttl < 0 or self.cache_negative_ttl < 0 or self.cache_max_entries < 0:

@@ -7,14 +7,18 @@ reads no AWS profile or config file, so tests and demos never touch the user's A
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+import anyio.to_thread
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
@@ -105,6 +109,42 @@ def _isolated_session() -> AioSession:
     )
 
 
+class _Resolved(NamedTuple):
+    session: AioSession
+    region: str
+    request_checksum_calculation: str
+    response_checksum_validation: str
+
+
+def _new_session(s: Settings, embedded: LocalEndpoint | None) -> _Resolved:
+    """A botocore session (the embedded server's ignores the user's AWS files) sharing
+    the process's data loader, and what it resolves: the region and the checksum rules
+    (the setting, else the AWS environment variable or profile key, else when_required)."""
+    if embedded is not None and not s.access_key_id:
+        session = _isolated_session()
+        region: str = s.region or embedded.region
+        profile: Mapping[str, Any] = {}
+    else:
+        session = AioSession(profile=s.profile)
+        region = s.region or session.get_config_variable("region") or DEFAULT_REGION
+        profile = session.get_scoped_config()
+    _share_loader(session)
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=parse_timestamp
+    )
+
+    def checksum_rule(name: str) -> str:
+        given = getattr(s, name) or os.environ.get(f"AWS_{name.upper()}") or profile.get(name)
+        return str(given or "when_required").lower()
+
+    return _Resolved(
+        session,
+        region,
+        checksum_rule("request_checksum_calculation"),
+        checksum_rule("response_checksum_validation"),
+    )
+
+
 async def open_botocore_client(
     settings: Settings, stack: AsyncExitStack
 ) -> tuple[Any, tuple[str, ...]]:
@@ -117,17 +157,11 @@ async def open_botocore_client(
         "aws_session_token": s.session_token,
     }
     if embedded is not None and not s.access_key_id:
-        session = _isolated_session()
         creds["aws_access_key_id"] = embedded.access_key_id
         creds["aws_secret_access_key"] = embedded.secret_access_key
-        region: str = s.region or embedded.region
-    else:
-        session = AioSession(profile=s.profile)
-        region = s.region or session.get_config_variable("region") or DEFAULT_REGION
-    _share_loader(session)
-    session.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=parse_timestamp
-    )
+    # A session reads the AWS config files: made in a worker thread, off the event loop.
+    resolved = await anyio.to_thread.run_sync(_new_session, s, embedded)
+    session = resolved.session
     config = AioConfig(
         max_pool_connections=s.concurrency,
         connect_timeout=s.connect_timeout,
@@ -135,22 +169,26 @@ async def open_botocore_client(
         # one attempt: Transport._send is the retry loop, so the two never multiply
         retries={"mode": "standard", "total_max_attempts": 1},
         s3={"addressing_style": s.addressing_style or ("path" if s.endpoint_url else "auto")},
-        # CRC checksums on every PUT cost CPU and buy nothing over TLS/MD5 ETags here.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
+        # CRC checksums on every PUT cost CPU and buy nothing over TLS/MD5 ETags here,
+        # unless the user's settings, environment or profile ask for them
+        request_checksum_calculation=resolved.request_checksum_calculation,
+        response_checksum_validation=resolved.response_checksum_validation,
         # Parameters are built by S3Client, not by users.
         parameter_validation=False,
         http_session_cls=_NoHiddenResend,
+        # the service model and endpoint rules are read in a worker thread (aiobotocore 3.7)
+        warm_up_loader_caches=True,
     )
     client = await stack.enter_async_context(
         session.create_client(
-            "s3", region_name=region, endpoint_url=s.endpoint_url, config=config, **creds
+            "s3", region_name=resolved.region, endpoint_url=s.endpoint_url, config=config, **creds
         )
     )
     _cache_endpoints_per_bucket(client)
     _memoise_endpoints(client)
     _cache_user_agent(client)
     client.meta.events.register("before-send.s3", _send_body_at_once)
+    client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
     secrets = [v for v in creds.values() if v]
     secrets.extend(await _resolved_secrets(client))  # from the environment or a profile
     install_log_redaction()
@@ -183,6 +221,17 @@ def _send_body_at_once(request: Any, **kwargs: Any) -> None:
     here, just before sending, is safe; the body goes at once (as aws s3 does for small
     bodies). Returns None, which lets the request go on."""
     request.headers.pop("Expect", None)
+
+
+def _content_md5(request: Any, **kwargs: Any) -> None:
+    """DeleteObjects with a Content-MD5 beside botocore's CRC32: since botocore 1.36 it
+    sends only the CRC, and servers that predate the flexible checksums (older MinIO,
+    Ceph RGW, some hosted services) refuse a DeleteObjects without Content-MD5. S3
+    accepts both; the MD5 of a batch of 1000 keys costs well under a millisecond."""
+    body = request.body
+    if isinstance(body, (bytes, bytearray)) and "Content-MD5" not in request.headers:
+        digest = hashlib.md5(body, usedforsecurity=False).digest()
+        request.headers["Content-MD5"] = base64.b64encode(digest).decode()
 
 
 def _cache_endpoints_per_bucket(client: Any) -> None:

@@ -312,6 +312,7 @@ class EmbeddedS3:
         mw.reset_counts()
         mw.clear_rules()
         mw.latency, mw.fail_rate, mw.faults = self._initial
+        mw.require_content_md5 = False
 
     @property
     def requests(self) -> dict[str, int]:
@@ -321,6 +322,21 @@ class EmbeddedS3:
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
+
+    @property
+    def require_content_md5(self) -> bool:
+        """Play a server from before S3's flexible checksums: a DeleteObjects without a
+        Content-MD5 header is refused (400 MissingContentMD5), a wrong one is BadDigest."""
+        return self._mw.require_content_md5
+
+    @require_content_md5.setter
+    def require_content_md5(self, required: bool) -> None:
+        self._mw.require_content_md5 = bool(required)
+
+    def last_headers(self, operation: str) -> dict[str, str]:
+        """The headers of the last ``operation`` request that reached the server (names in
+        lower case), e.g. to see which checksum a client sent."""
+        return self._mw.last_headers(operation)
 
     @property
     def faults_injected(self) -> dict[str, int]:

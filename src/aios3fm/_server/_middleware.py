@@ -7,7 +7,9 @@ a per-key error inside a DeleteObjects response. Nothing here imports moto.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 import random
 import socket
@@ -124,6 +126,9 @@ class _Freeze:
         return not self.engaged
 
 
+_CONTENT = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
 class S3Middleware:
     """Counts, delays and breaks requests before they reach moto; thread-safe."""
 
@@ -142,6 +147,7 @@ class S3Middleware:
         self._current_etag = current_etag
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._headers: dict[str, dict[str, str]] = {}
         self._faults_injected: Counter[str] = Counter()
         self._scripts: deque[_Script] = deque()
         self._denials: list[_Denial] = []
@@ -154,6 +160,7 @@ class S3Middleware:
         self.fail_rate = fail_rate
         self.faults = tuple(faults)
         self.spike_seconds = spike_seconds
+        self.require_content_md5 = False
 
     # -- settings, readable and writable while the server runs ---------------------------
 
@@ -197,6 +204,10 @@ class S3Middleware:
         with self._lock:
             return dict(self._counts)
 
+    def last_headers(self, operation: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._headers.get(operation, {}))
+
     def faults_injected(self) -> dict[str, int]:
         with self._lock:
             return dict(self._faults_injected)
@@ -212,6 +223,7 @@ class S3Middleware:
     def reset_counts(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._headers.clear()
             self._faults_injected.clear()
             self._peak_in_flight = self._in_flight
 
@@ -339,6 +351,16 @@ class S3Middleware:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         operation = classify(method, path, query, environ)
         bucket, _, key = unquote(path).lstrip("/").partition("/")
+        headers = {
+            name[5:].replace("_", "-").lower(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        headers.update(
+            {k.replace("_", "-").lower(): str(environ[k]) for k in _CONTENT if k in environ}
+        )
+        with self._lock:
+            self._headers[operation] = headers
         fault = self._count_and_pick_fault(operation)
         self._wait_if_frozen(operation, environ)
         if self._latency:
@@ -434,6 +456,13 @@ class S3Middleware:
         moto sees it and their errors are added to its answer."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
+        if self.require_content_md5:  # as servers before S3's flexible checksums did
+            sent = environ.get("HTTP_CONTENT_MD5")
+            if sent is None:
+                return _error_response(start_response, "missing-md5", "POST")
+            digest = hashlib.md5(body, usedforsecurity=False).digest()
+            if sent != base64.b64encode(digest).decode():
+                return _error_response(start_response, "bad-digest", "POST")
         keys, quiet = _delete_request(body)
         refused = {key: error for key, etag in keys if (error := self._refusal(bucket, key, etag))}
         errors = "".join(
@@ -557,6 +586,16 @@ _ERRORS = {
     "500": ("500 Internal Server Error", "InternalError", "We encountered an internal error."),
     "503": ("503 Slow Down", "SlowDown", "Please reduce your request rate."),
     "403": ("403 Forbidden", "AccessDenied", "Access Denied"),
+    "missing-md5": (
+        "400 Bad Request",
+        "MissingContentMD5",
+        "Missing required header for this request: Content-MD5",
+    ),
+    "bad-digest": (
+        "400 Bad Request",
+        "BadDigest",
+        "The Content-MD5 you specified did not match what we received.",
+    ),
 }
 
 
