@@ -92,6 +92,9 @@ class Settings:
             raise ValueError("thresholds must not be negative")
         for name in ("request_checksum_calculation", "response_checksum_validation"):
             value = getattr(self, name)
+            if isinstance(value, str):  # any case, as botocore reads the AWS_* variables
+                value = value.lower()
+                object.__setattr__(self, name, value)
             if value is not None and value not in _CHECKSUM_WHEN:
                 choices = "'when_supported' or 'when_required'"
                 raise ValueError(f"{name} must be {choices}, not {value!r}")

@@ -143,9 +143,26 @@ def test_run_executes_500_lines_concurrently(s3: EmbeddedS3, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-500:]
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == 500
+    # the lines run at once, so each record says which line it belongs to
+    assert sorted((r["line"], r["location"]) for r in records) == [
+        (i + 2, f"s3://cli-run/f/{i:03d}") for i in range(500)
+    ]
     listed = ok(s3, "ls", "s3://cli-run/f/")
     assert [e["name"] for e in listed] == [f"{i:03d}" for i in range(500)]
     print(f"run of 500 lines: {elapsed:.2f} s")  # the closing note compares, nothing asserts
+
+    copies = "".join(f"cp -r s3://cli-run/f/ s3://cli-run/copy{n}/\n" for n in range(2))
+    both = cli(s3, "--json", "run", "-", stdin=copies)
+    assert both.returncode == 0, both.stderr[-500:]
+    by_line: dict[int, list[dict[str, Any]]] = {}
+    for record in map(json.loads, both.stdout.splitlines()):
+        by_line.setdefault(record["line"], []).append(record)
+    for line, mine in by_line.items():  # interleaved or not, every record is attributable
+        assert sorted(r["destination"] for r in mine if not r.get("summary")) == [
+            f"s3://cli-run/copy{line - 1}/f/{i:03d}" for i in range(500)
+        ]
+        assert [r["objects"] for r in mine if r.get("summary")] == [500]
+    assert sorted(by_line) == [1, 2]
 
     bad = cli(s3, "run", "-", stdin="touch s3://cli-run/ok\nls s3:/broken\n")
     assert bad.returncode == 2

@@ -316,3 +316,23 @@ async def test_items_stream_to_on_item_and_keep_items_false_keeps_only_counts(
         lean.raise_for_errors()
     for i in range(30):
         assert await fm.read_bytes(u(f"st/again/src/o{i:02d}")) == b"x" * i
+
+
+async def test_a_callback_that_raises_neither_fails_items_nor_stops_the_operation(
+    fm: FileManager, bucket: str, s3: EmbeddedS3
+) -> None:
+    await put_all(fm, {f"cb/src/o{i}": b"%d" % i for i in range(6)})
+    seen: list[str] = []
+
+    def on_item(item: ItemResult) -> None:
+        seen.append(item.status)
+        if len(seen) == 3:
+            raise BrokenPipeError("stdout went away")
+
+    reset_counts(fm.client, s3)
+    with pytest.raises(BrokenPipeError, match="stdout went away"):
+        await fm.move(u("cb/src/"), u("cb/dst/"), on_item=on_item, keep_items=False)
+    assert seen == ["done"] * 3  # not called again, and no item recorded twice
+    assert s3.requests == {"ListObjectsV2": 1, "CopyObject": 6, "DeleteObjects": 1}
+    assert sorted(await keys(fm, "cb/")) == [f"cb/dst/src/o{i}" for i in range(6)]
+    assert [e.name for e in await fm.listdir(u("cb/"))] == ["dst"]  # invalidated all the same

@@ -70,6 +70,13 @@ async def test_download_validation_follows_setting_environment_then_profile(
     assert (s3.last_headers("GetObject").get("x-amz-checksum-mode") == "ENABLED") is sent
 
 
+def test_checksum_rules_are_read_in_any_case_as_botocore_reads_them() -> None:
+    given = Settings(request_checksum_calculation="WHEN_SUPPORTED")  # type: ignore[arg-type]
+    assert given.request_checksum_calculation == SUPPORTED
+    read = Settings.from_env({"AIOS3FM_RESPONSE_CHECKSUM_VALIDATION": "When_Required"})
+    assert read.response_checksum_validation == REQUIRED
+
+
 def test_a_checksum_rule_other_than_the_two_is_refused() -> None:
     with pytest.raises(ValueError, match="request_checksum_calculation must be"):
         Settings(request_checksum_calculation="always")  # type: ignore[arg-type]

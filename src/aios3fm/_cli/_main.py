@@ -299,7 +299,8 @@ def _run_s3_command(args: argparse.Namespace) -> int:
 
 def _run_file(args: argparse.Namespace) -> int:
     """Every line a command, all run at once through one FileManager; each line's output
-    and errors carry ``[line N]``; the exit code is the highest of any line."""
+    and errors carry ``[line N]`` (JSON records a ``"line": N`` field); the exit code is
+    the highest of any line."""
     import shlex
 
     from .._fs import FileManager
@@ -318,7 +319,7 @@ def _run_file(args: argparse.Namespace) -> int:
 
             async def one(number: int, line: str) -> None:
                 out = _output(args)
-                out.prefix = f"[line {number}] "
+                out.prefix, out.line = f"[line {number}] ", number
                 try:
                     parsed = parser.parse_args([*_inherit(args), *shlex.split(line)])
                     if parsed.command not in COMMANDS:

@@ -70,19 +70,26 @@ def exit_code_for(exc: BaseException) -> int:
 
 class Output:
     def __init__(
-        self, *, as_json: bool, quiet: bool, progress: bool, stream: TextIO = sys.stdout
+        self, *, as_json: bool, quiet: bool, progress: bool, stream: TextIO | None = None
     ) -> None:
         self.as_json = as_json
         self.quiet = quiet
         self.progress = progress and not as_json and not quiet and sys.stderr.isatty()
         self._stream = stream
         self.prefix = ""
+        self.line: int | None = None
+        """Inside ``run``: the line of the command, added to every JSON record (the
+        commands run at once, so their records interleave)."""
 
     def item(self, record: dict[str, Any], text: str) -> None:
+        # sys.stdout at write time: a live progress bar redirects it to print above itself
+        stream = self._stream or sys.stdout
         if self.as_json:
-            self._stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+            if self.line is not None:
+                record = {"line": self.line, **record}
+            stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         elif not self.quiet:
-            self._stream.write(self.prefix + printable(text) + "\n")
+            stream.write(self.prefix + printable(text) + "\n")
 
     def summary(self, record: dict[str, Any], text: str) -> None:
         self.item({"summary": True, **record}, text)

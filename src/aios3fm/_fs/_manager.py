@@ -146,7 +146,10 @@ class FileManager(ReadMethods, WriteMethods):
         ``on_item`` is called with each ItemResult as it settles (in the event loop: keep
         it quick). ``keep_items=False`` keeps only counts in the result (its ``counts``,
         ``objects``, ``bytes``; the item tuples stay empty), so a job of millions of
-        objects holds its memory flat: what the CLI does."""
+        objects holds its memory flat: what the CLI does. An exception raised by
+        ``on_item`` or ``progress`` neither fails an item nor stops the work: the callback
+        is not called again, and the exception is raised when the operation has ended and
+        cleaned up."""
         return await self.scheduler.run(
             "copy",
             _sources(sources),

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TypeVar
 
 import anyio
 
@@ -22,6 +23,7 @@ from .._models import ItemResult, ItemStatus, OperationResult, Progress
 
 __all__ = ["ItemCallback", "OperationHandle", "ProgressCallback", "Run", "current_handle"]
 
+_T = TypeVar("_T")
 ProgressCallback = Callable[[Progress], None]
 ItemCallback = Callable[[ItemResult], None]
 _STATUSES: tuple[ItemStatus, ...] = ("done", "skipped", "failed", "planned")
@@ -79,6 +81,7 @@ class Run:
         self.bytes_done = 0
         self._on_item = on_item
         self._keep = keep_items
+        self.callback_error: Exception | None = None
         self.progress = Progress()
         self.cancelled = False
         self._on_progress = progress
@@ -102,8 +105,7 @@ class Run:
             self.bytes_done += result.size
         if self._keep:
             self.results[result.status].append(result)
-        if self._on_item is not None:
-            self._on_item(result)
+        self._call(self._on_item, result)
         done = result.status in ("done", "planned")
         self.progress = replace(
             self.progress,
@@ -112,6 +114,18 @@ class Run:
             failed=self.progress.failed + (result.status == "failed"),
         )
         self.report()
+
+    def _call(self, callback: Callable[[_T], object] | None, value: _T) -> None:
+        """A user's callback, kept from the work: an exception it raises must neither
+        fail the item nor stop the operation halfway. The first is kept, the callback is
+        not called again, and ``result()`` raises it once the operation has ended and
+        cleaned up (the CLI's stdout closing under ``| head`` is one such exception)."""
+        if callback is None or self.callback_error is not None:
+            return
+        try:
+            callback(value)
+        except Exception as exc:
+            self.callback_error = exc
 
     def totals(self, objects: int, size: int) -> None:
         """Every source is expanded: the totals are known from now on."""
@@ -126,7 +140,7 @@ class Run:
             final or now - self._last_report >= _PROGRESS_INTERVAL
         ):
             self._last_report = now
-            self._on_progress(self.progress)
+            self._call(self._on_progress, self.progress)
 
     @contextmanager
     def cancellable(self) -> Iterator[anyio.CancelScope]:
@@ -139,7 +153,10 @@ class Run:
         self.cancelled = self.cancelled or scope.cancelled_caught
 
     def result(self) -> OperationResult:
+        """The OperationResult; raises the first exception a callback raised, if any."""
         self.report(final=True)
+        if self.callback_error is not None:
+            raise self.callback_error
         calls = Counter(self._calls)
         calls.subtract(self._calls_before)
         return OperationResult(
