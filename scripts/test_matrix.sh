@@ -19,6 +19,7 @@ wheel=$(ls dist-matrix/aios3fm-*.whl)
 find_python() {  # find_python 3.12: an interpreter of that version that runs, or nothing
     local candidate
     for candidate in "python$1" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python"$1" \
+                     /root/.pyenv/versions/"$1".*/bin/python"$1" \
                      /usr/bin/python"$1" /usr/local/bin/python"$1"; do
         if "$candidate" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$1'.split('.')))" \
                 > /dev/null 2>&1; then
