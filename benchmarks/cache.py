@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from aios3fm import DirListing, EmbeddedS3, FileManager, ObjectInfo, Settings
 from aios3fm._cache import CacheStore
 
-RESULTS = Path(__file__).parent / "results"
+from .results import save
+
 SIZES = (1_000, 100_000, 1_000_000)
 
 
@@ -130,9 +129,7 @@ def main() -> dict[str, Any]:
         f" {flight['lone_ms']:.1f} ms |",
     ]
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cache.md").write_text(text)
-    (RESULTS / "cache.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("cache", text, result)
     print(text)
     return result
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 import aios3fm
@@ -30,8 +28,8 @@ from aios3fm._server import server_process
 
 from . import aioboto3_peer
 from .aioboto3_peer import PeerProcess
+from .results import save
 
-RESULTS = Path(__file__).parent / "results"
 SIZE = 1024
 BODY = os.urandom(SIZE)
 PEER = "aioboto3+gather"
@@ -172,9 +170,7 @@ def write(table: dict[str, Any], n: int, runs: int) -> str:
     if any(PEER not in row for row in table.values()):
         lines += ["", f"- {skipped_note()}"]
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "client.md").write_text(text)
-    (RESULTS / "client.json").write_text(json.dumps(table, indent=2) + "\n")
+    save("client", text, table)
     return text
 
 

@@ -12,7 +12,6 @@ objects lost, uploads orphaned) go to ``benchmarks/results/faults.md``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -24,7 +23,7 @@ import anyio
 
 from aios3fm import EmbeddedS3, FileManager, MiB, OperationResult, Settings, TransientError
 
-from .client import RESULTS
+from .results import save
 
 SMALL = 4_980
 LARGE = 20  # 12 MiB each: three parts of 5 MiB
@@ -168,9 +167,7 @@ def main() -> dict[str, Any]:
         f"{row['orphaned_uploads']} multipart uploads left open.",
     ]
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "faults.md").write_text(text)
-    (RESULTS / "faults.json").write_text(json.dumps(row, indent=2) + "\n")
+    save("faults", text, row)
     print(text)
     return row
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from aios3fm import FileManager
 from aios3fm._server import server_process
 
-from .client import RESULTS, settings_for
+from .client import settings_for
+from .results import save
 
 SIZES = (2_000, 20_000)
 
@@ -113,9 +114,7 @@ def main() -> None:
                 f"{r['peak_growth_mib']:.1f} MiB, {r['upload_parts']} UploadPart calls.",
             ]
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "memory.md").write_text(text)
-    (RESULTS / "memory.json").write_text(json.dumps(rows, indent=2) + "\n")
+    save("memory", text, rows)
     print(text)
 
 

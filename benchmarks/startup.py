@@ -16,7 +16,6 @@ max wall seconds of ``--runs`` rounds, the median client CPU, and the goals of t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -33,7 +32,8 @@ import aios3fm
 from aios3fm import FileManager
 from aios3fm._server import ServerProcess, server_process
 
-from .client import RESULTS, settings_for
+from .client import settings_for
+from .results import save
 
 BIN = Path(sys.executable).parent
 BUCKET = "startup"
@@ -192,9 +192,7 @@ def write(rows: dict[str, Any], header: dict[str, Any]) -> str:
             f" {row['max_s']:.3f} | {row['cpu_s']:.3f} | {requests} | {goal} | {met} |"
         )
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "startup.md").write_text(text)
-    (RESULTS / "startup.json").write_text(json.dumps({**header, "rows": rows}, indent=2) + "\n")
+    save("startup", text, {**header, "rows": rows})
     return text
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
 
 import anyio
 import pytest
@@ -59,6 +60,18 @@ def s3(s3_server: EmbeddedS3) -> EmbeddedS3:
     """The session's server with no buckets, no counts, no faults and no holds."""
     s3_server.reset()
     return s3_server
+
+
+def plain_boto3(s3: EmbeddedS3) -> Any:
+    """A plain (synchronous) boto3 client on the server: the independent view tests
+    compare against, and a client that adds nothing of aios3fm's own."""
+    import boto3
+
+    c = s3.credentials
+    return boto3.client(
+        "s3", endpoint_url=s3.endpoint_url, region_name=c.region,
+        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
+    )  # fmt: skip
 
 
 def make_settings(s3: EmbeddedS3, **overrides: object) -> Settings:

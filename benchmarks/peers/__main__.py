@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..results import RESULTS
 from . import main
-from .report import RESULTS
 from .run import scaled
 
 parser = argparse.ArgumentParser(description="aios3fm against its peers")

@@ -3,13 +3,12 @@ goals with their verdicts, the chart, and the tables in the README between its m
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from ..results import RESULTS, save
 from .run import LATENCY, LATENCY_STEPS, STEPS, WORKLOADS, Tool
 
-RESULTS = Path(__file__).parent.parent / "results"
 README = Path(__file__).parent.parent.parent / "README.md"
 
 OURS = ("aios3fm", "aios3fm CLI")
@@ -180,15 +179,8 @@ def write(
         f"- versions: {', '.join(f'{k} {v}' for k, v in versions.items())}",
     ]
     text = markdown(rows, tools, header) + "\n" + "\n".join(goals(rows, micro)) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "peers.md").write_text(text)
-    (RESULTS / "peers.json").write_text(
-        json.dumps(
-            {"rows": rows, "micro": micro, "skipped": skipped, "pinning": pinning, "runs": runs},
-            indent=2,
-        )
-        + "\n"
-    )
+    figures = {"rows": rows, "micro": micro, "skipped": skipped, "pinning": pinning, "runs": runs}
+    save("peers", text, figures)
     chart(rows, tools, RESULTS / "peers.png")
     update_readme(markdown(rows, tools, []).split("### Client CPU")[0].strip(), pinning, runs)
     return text

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
-import boto3
 
 from aios3fm import EmbeddedS3, FileManager, NotADirectoryS3Error, NotFoundError
+
+from ..conftest import plain_boto3
 
 Answer = Any
 """A normalized answer: a tuple, a bool, a sorted list, or ("missing",) for not found."""
@@ -20,11 +21,7 @@ class Truth:
     """What the server holds right now, by boto3; sizes by key, and the buckets."""
 
     def __init__(self, s3: EmbeddedS3) -> None:
-        c = s3.credentials
-        self._client = boto3.client(
-            "s3", endpoint_url=s3.endpoint_url, region_name=c.region,
-            aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-        )  # fmt: skip
+        self._client = plain_boto3(s3)
 
     async def objects(self, bucket: str) -> dict[str, int]:
         def scan() -> dict[str, int]:

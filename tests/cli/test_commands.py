@@ -15,6 +15,8 @@ import pytest
 
 from aios3fm import EmbeddedS3
 
+from ..conftest import plain_boto3
+
 
 def cli(s3: EmbeddedS3, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **s3.environ()}
@@ -176,13 +178,7 @@ def test_names_holding_terminal_escapes_are_printed_escaped(
     s3: EmbeddedS3, command: list[str]
 ) -> None:
     """A key may hold control characters; the terminal must never receive them."""
-    import boto3
-
-    c = s3.credentials
-    raw = boto3.client(
-        "s3", endpoint_url=s3.endpoint_url, region_name=c.region,
-        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-    )  # fmt: skip
+    raw = plain_boto3(s3)
     raw.create_bucket(Bucket="escapes")
     evil = "e/\x1b]0;owned\x07\x1b[31mred\x1b[0m"
     raw.put_object(Bucket="escapes", Key=evil, Body=b"x")

@@ -3,14 +3,14 @@ the profile's keys, else ``when_required``; seen in the headers the server recei
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pytest
 
 from aios3fm import EmbeddedS3, FileManager, Settings
 
-from ..conftest import make_settings
+from ..conftest import make_settings, plain_boto3
 
 SUPPORTED, REQUIRED = "when_supported", "when_required"
 
@@ -42,32 +42,36 @@ def explicit(s3: EmbeddedS3, **fields: object) -> Settings:
                          secret_access_key=s3.credentials.secret_access_key, **fields)  # fmt: skip
 
 
+def upload_checksum_sent(s3: EmbeddedS3) -> bool:
+    headers = s3.last_headers("PutObject")
+    crc = "x-amz-checksum-crc32" in headers
+    assert crc == (headers.get("x-amz-sdk-checksum-algorithm") == "CRC32")
+    return crc
+
+
+def download_validated(s3: EmbeddedS3) -> bool:
+    return s3.last_headers("GetObject").get("x-amz-checksum-mode") == "ENABLED"
+
+
+RULES = [
+    pytest.param("request_checksum_calculation", upload_checksum_sent, id="uploads"),
+    pytest.param("response_checksum_validation", download_validated, id="downloads"),
+]
+
+
+@pytest.mark.parametrize(("rule", "seen"), RULES)
 @pytest.mark.parametrize(("setting", "variable", "profile", "sent"), CASES)
-async def test_upload_checksums_follow_setting_environment_then_profile(
-    s3: EmbeddedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    setting: str | None, variable: str | None, profile: str | None, sent: bool,
+async def test_checksum_rules_follow_setting_environment_then_profile(
+    s3: EmbeddedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule: str,
+    seen: Callable[[EmbeddedS3], bool], setting: str | None, variable: str | None,
+    profile: str | None, sent: bool,
 ) -> None:  # fmt: skip
-    with_profile(tmp_path, monkeypatch, "request_checksum_calculation", variable, profile)
-    async with FileManager(settings=explicit(s3, request_checksum_calculation=setting)) as fm:
+    with_profile(tmp_path, monkeypatch, rule, variable, profile)
+    async with FileManager(settings=explicit(s3, **{rule: setting})) as fm:
         await fm.make_bucket("checksums")
         await fm.write_bytes("s3://checksums/a", b"x" * 100)
         assert await fm.read_bytes("s3://checksums/a") == b"x" * 100
-    headers = s3.last_headers("PutObject")
-    assert ("x-amz-checksum-crc32" in headers) is sent
-    assert (headers.get("x-amz-sdk-checksum-algorithm") == "CRC32") is sent
-
-
-@pytest.mark.parametrize(("setting", "variable", "profile", "sent"), CASES)
-async def test_download_validation_follows_setting_environment_then_profile(
-    s3: EmbeddedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    setting: str | None, variable: str | None, profile: str | None, sent: bool,
-) -> None:  # fmt: skip
-    with_profile(tmp_path, monkeypatch, "response_checksum_validation", variable, profile)
-    async with FileManager(settings=explicit(s3, response_checksum_validation=setting)) as fm:
-        await fm.make_bucket("checksums")
-        await fm.write_bytes("s3://checksums/a", b"y" * 100)
-        assert await fm.read_bytes("s3://checksums/a") == b"y" * 100
-    assert (s3.last_headers("GetObject").get("x-amz-checksum-mode") == "ENABLED") is sent
+    assert seen(s3) is sent
 
 
 def test_checksum_rules_are_read_in_any_case_as_botocore_reads_them() -> None:
@@ -107,11 +111,7 @@ async def test_the_server_that_demands_content_md5_refuses_a_delete_without_it(
 ) -> None:
     """The switch itself, seen from a plain client that does not add the header."""
     s3.require_content_md5 = True
-    c = s3.credentials
-    raw = boto3.client(
-        "s3", endpoint_url=s3.endpoint_url, region_name=c.region,
-        aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-    )  # fmt: skip
+    raw = plain_boto3(s3)
     raw.create_bucket(Bucket="md5-demanded")
     raw.put_object(Bucket="md5-demanded", Key="k", Body=b"v")
     with pytest.raises(raw.exceptions.ClientError, match="MissingContentMD5"):

@@ -391,15 +391,10 @@ class S3Middleware:
         self, app: WSGIApp, environ: Environ, start_response: StartResponse, cut: bool
     ) -> Iterable[bytes]:
         """moto applies the request; the client gets no answer, or half of its body."""
-        captured: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            captured.append((status, headers))
-
-        body = b"".join(app(environ, capture))
+        status, headers, body = _answer_now(app, environ)
         if not cut or len(body) < 2:
             _drop_connection(environ)
-        start_response(*captured[0])
+        start_response(status, headers)
 
         def half_then_drop() -> Iterator[bytes]:
             yield body[: len(body) // 2]
@@ -411,14 +406,9 @@ class S3Middleware:
         self, app: WSGIApp, environ: Environ, start_response: StartResponse, hold: Hold
     ) -> Iterable[bytes]:
         """moto answers now; the answer leaves once the hold lets it (a slow response path)."""
-        captured: list[tuple[str, list[tuple[str, str]]]] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            captured.append((status, headers))
-
-        body = b"".join(app(environ, capture))
+        status, headers, body = _answer_now(app, environ)
         hold._wait()
-        start_response(*captured[0])
+        start_response(status, headers)
         return [body]
 
     def _count_and_pick_fault(self, operation: str) -> FaultKind | None:
@@ -597,6 +587,18 @@ _ERRORS = {
         "The Content-MD5 you specified did not match what we received.",
     ),
 }
+
+
+def _answer_now(app: WSGIApp, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run ``app`` on the request to the end: its status, headers and whole body, not yet
+    sent (the fault and hold paths decide when, and how much, the client gets)."""
+    captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured.append((status, headers))
+
+    body = b"".join(app(environ, capture))
+    return captured[0][0], captured[0][1], body
 
 
 def _error_response(start_response: StartResponse, kind: str, method: str) -> Iterable[bytes]:
