@@ -28,6 +28,7 @@ __all__ = [
     "ArchiveMember",
     "BucketInfo",
     "CacheStatistics",
+    "Capabilities",
     "ChangeEvent",
     "InvalidatorStatistics",
     "DeleteError",
@@ -39,10 +40,13 @@ __all__ = [
     "ItemResult",
     "ObjectInfo",
     "OperationResult",
+    "ProbeReport",
+    "ProbeRow",
     "Progress",
     "ObjectReader",
     "PutResult",
     "Statistics",
+    "Support",
     # errors
     "AioS3FMError",
     "S3Error",
@@ -79,7 +83,7 @@ _ERRORS = (
 _VALUES = (
     "BucketInfo", "CacheStatistics", "InvalidatorStatistics", "DeleteError", "DeleteResult",
     "DirListing", "DiskUsage", "Entry", "ItemResult", "ObjectInfo", "OperationResult",
-    "Progress", "PutResult", "Statistics",
+    "Progress", "PutResult", "Statistics", "Capabilities", "ProbeReport", "ProbeRow", "Support",
 )  # fmt: skip
 
 # public name -> the module that defines it
@@ -137,6 +141,7 @@ if TYPE_CHECKING:
     from ._models import (
         BucketInfo,
         CacheStatistics,
+        Capabilities,
         DeleteError,
         DeleteResult,
         DirListing,
@@ -146,9 +151,12 @@ if TYPE_CHECKING:
         ItemResult,
         ObjectInfo,
         OperationResult,
+        ProbeReport,
+        ProbeRow,
         Progress,
         PutResult,
         Statistics,
+        Support,
     )
     from ._ops import OperationHandle, OperationScheduler
     from ._runner import run

@@ -9,6 +9,10 @@ from typing import Literal
 
 __all__ = [
     "BucketInfo",
+    "Capabilities",
+    "ProbeReport",
+    "ProbeRow",
+    "Support",
     "CacheStatistics",
     "Entry",
     "InvalidatorStatistics",
@@ -253,6 +257,9 @@ class OperationResult:
     cancelled: bool = False
     dry_run: bool = False
     counts: Mapping[ItemStatus, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    """What the endpoint could not guarantee for this operation (from its capabilities,
+    see :meth:`FileManager.probe`): e.g. a conflict check that was not atomic."""
 
     def __post_init__(self) -> None:
         if not self.counts:  # built from the items alone: count them
@@ -280,3 +287,71 @@ class OperationResult:
 
             first = self.failed[0] if self.failed else None
             raise OperationError(self) from (first.error if first else None)
+
+
+Support = Literal["supported", "ignored", "refused", "unknown"]
+"""How an endpoint treats a feature: honours it, accepts the request but ignores the
+feature (a conditional header, say), refuses the request, or not probed (``unknown``,
+treated as S3 treats it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an S3 endpoint honours, as :meth:`FileManager.probe` found it.
+
+    ``unknown`` (the default of every field) is treated as AWS S3 behaves. Where a
+    conditional request is ``ignored`` or ``refused``, aios3fm checks with a request of
+    its own before writing or deleting instead, and says in each OperationResult's
+    ``notes`` that the check was not atomic.
+    """
+
+    conditional_put: Support = "unknown"
+    """``If-None-Match: *`` on PutObject and CompleteMultipartUpload."""
+    conditional_copy: Support = "unknown"
+    """``If-None-Match: *`` on CopyObject."""
+    conditional_delete: Support = "unknown"
+    """``If-Match`` on DeleteObject."""
+    conditional_delete_batch: Support = "unknown"
+    """The per-key ``ETag`` of DeleteObjects."""
+    checksum_trailers: Support = "unknown"
+    """Flexible checksums (``x-amz-checksum-*``, aws-chunked trailers) on uploads."""
+    delete_content_md5: Support = "unknown"
+    """DeleteObjects with ``Content-MD5`` (aios3fm always sends it)."""
+    multipart_copy: Support = "unknown"
+    """UploadPartCopy."""
+    ordered_listing: Support = "unknown"
+    """ListObjectsV2 pages in lexicographic key order."""
+    start_after: Support = "unknown"
+    """ListObjectsV2 ``StartAfter``."""
+
+    def honours(self, name: str) -> bool:
+        """Whether the feature ``name`` (a field) may be relied on: supported or unknown."""
+        value: Support = getattr(self, name)
+        return value in ("supported", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRow:
+    """One check of a probe: ``feature`` (a field of Capabilities), what was sent
+    (``check``), how the endpoint answered (``outcome``, ``detail``) and what aios3fm
+    does about it (``effect``)."""
+
+    feature: str
+    check: str
+    outcome: Support | Literal["failed"]
+    detail: str
+    effect: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """What :meth:`FileManager.probe` found: one row per check, the resulting
+    capabilities (now in force for that FileManager), the API calls it made, and whether
+    its temporary prefix was removed afterwards (``cleaned``)."""
+
+    bucket: str
+    prefix: str
+    rows: tuple[ProbeRow, ...]
+    capabilities: Capabilities
+    api_calls: Mapping[str, int]
+    cleaned: bool

@@ -19,14 +19,16 @@ from .._exceptions import InvalidLocationError, is_a_directory
 from .._location import parse_location, parse_s3
 from .._models import (
     BucketInfo,
+    Capabilities,
     ItemResult,
     OperationResult,
+    ProbeReport,
     Progress,
     Statistics,
     _frozen_counts,
 )
 from .._ops import Conflict, OperationHandle, OperationScheduler, Source, current_handle
-from .._s3 import S3Client
+from .._s3 import S3Client, probe
 from ._path import S3Path
 from ._read import PathLike, ReadMethods
 from ._write import WriteMethods
@@ -51,6 +53,8 @@ class FileManager(ReadMethods, WriteMethods):
     requests in flight at once, for everything this FileManager does. ``cache_ttl``
     (default 60 s): how long listings and object facts are trusted. ``clock``: the
     monotonic clock the cache reads (tests inject one to drive TTLs without sleeping).
+    ``capabilities``: what the endpoint honours, from an earlier :meth:`probe` (by default
+    every feature ``unknown``, which is treated as AWS S3 behaves).
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class FileManager(ReadMethods, WriteMethods):
         cache_ttl: float | None = None,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        capabilities: Capabilities | None = None,
     ) -> None:
         base = settings if settings is not None else Settings.from_env()
         self.settings = s = base.replace(
@@ -74,7 +79,7 @@ class FileManager(ReadMethods, WriteMethods):
             concurrency=concurrency,
             cache_ttl=cache_ttl,
         )
-        self._client = S3Client(s)
+        self._client = S3Client(s, capabilities=capabilities)
         self.cache = S3Cache(
             self._client,
             max_entries=s.cache_max_entries,
@@ -365,6 +370,25 @@ class FileManager(ReadMethods, WriteMethods):
             cache=self.cache.statistics(),
             invalidator=self.invalidator.statistics(),
         )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the endpoint honours, as the last :meth:`probe` found it (or as given)."""
+        return self._client.capabilities
+
+    async def probe(self, bucket: str) -> ProbeReport:
+        """Check what the endpoint honours, in ``bucket`` (a name or ``s3://name``), under
+        a temporary prefix removed afterwards: conditional PUT, CopyObject and deletes,
+        flexible checksums, Content-MD5 on DeleteObjects, UploadPartCopy, the order of
+        listings and ``StartAfter``; about 30 requests. The capabilities found are in
+        force for this FileManager from then on: where a conditional request is ignored
+        or refused, writes and deletes check first (not atomic, said in each result's
+        ``notes``) instead of trusting it."""
+        name = _bucket_name(bucket)
+        try:
+            return await probe(self._client, name)
+        finally:
+            self.cache.invalidate_bucket(name)
 
     async def list_buckets(self) -> list[BucketInfo]:
         """The buckets, through the cache."""

@@ -89,6 +89,7 @@ class Run:
         self._calls = calls
         self._calls_before = Counter(calls)
         self._started = time.monotonic()
+        self._notes: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return f"<Run {self.operation} {dict(self.counts)}>"
@@ -96,6 +97,11 @@ class Run:
     @property
     def failures(self) -> int:
         return self.counts["failed"]
+
+    def note(self, text: str) -> None:
+        """Something the result must say about the whole operation (once, however often
+        it is noted): what the endpoint could not guarantee, say."""
+        self._notes[text] = None
 
     def record(self, result: ItemResult) -> None:
         """One item settled: counted, kept (unless ``keep_items=False``, which holds a long
@@ -171,4 +177,5 @@ class Run:
             cancelled=self.cancelled,
             dry_run=self.dry_run,
             counts={status: self.counts[status] for status in _STATUSES},
+            notes=tuple(self._notes),
         )

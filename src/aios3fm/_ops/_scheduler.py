@@ -29,7 +29,7 @@ import anyio.to_thread
 
 from .._cache import BatchedInvalidator, S3Cache, dir_form
 from .._events import ChangeEvent
-from .._exceptions import S3Error, already_exists
+from .._exceptions import PreconditionFailedError, S3Error, already_exists
 from .._location import S3Location, parse_location
 from .._models import ItemResult, ObjectInfo, OperationResult
 from .._s3 import S3Client, part_size
@@ -118,6 +118,7 @@ class OperationScheduler:
             on_item=on_item, keep_items=keep_items,
         )  # fmt: skip
         job = _Job(kind, conflict, run, Policy(kind, follow_symlinks), if_unchanged)
+        self._note_what_is_not_atomic(job, sources, target)
         deletes = DeleteBatches(self.client, self.invalidator, run, move=kind == "move")
         try:
             with job.run.cancellable():
@@ -135,6 +136,39 @@ class OperationScheduler:
             with anyio.CancelScope(shield=True):
                 await self.invalidator.flush()
         return job.run.result()
+
+    def _note_what_is_not_atomic(
+        self, job: _Job, sources: Sequence[Source], target: Location | None
+    ) -> None:
+        """Say in the result where the endpoint's capabilities (a probe's findings) make
+        a guarantee a check of aios3fm's own instead of the server's atomic condition."""
+        can = self.client.capabilities.honours
+        from_s3 = [isinstance(parse_location(s.location), S3Location) for s in sources]
+        if job.conflict != "overwrite" and isinstance(target, S3Location):
+            ignored = []
+            if not all(from_s3) and not can("conditional_put"):
+                ignored.append("PutObject")
+            if any(from_s3) and not can("conditional_copy"):
+                ignored.append("CopyObject")
+            if ignored:
+                job.run.note(
+                    f"conflict={job.conflict!r} is checked by a HEAD before each write: the "
+                    f"endpoint does not honour If-None-Match on {' and '.join(ignored)}, so "
+                    "a writer racing this job could still be overwritten"
+                )
+        pinned = job.kind == "move" or (job.kind == "delete" and job.if_unchanged)
+        if pinned and any(from_s3) and not can("conditional_delete_batch"):
+            if can("conditional_delete"):
+                job.run.note(
+                    "the endpoint ignores DeleteObjects' per-key ETags: each S3 source is "
+                    "deleted by its own DeleteObject with If-Match"
+                )
+            else:
+                job.run.note(
+                    "the endpoint ignores conditional deletes: each S3 source's ETag is "
+                    "checked by a HEAD before it is deleted, so a version written in "
+                    "between could still be deleted"
+                )
 
     async def _scan_destination(
         self, job: _Job, target: S3Location, sources: Sequence[Source]
@@ -224,8 +258,19 @@ class OperationScheduler:
             return
         written: Written | None = None
         if target is not None and not already_there:
+            guarded = checks and isinstance(target, S3Location)  # If-None-Match: *
             try:
-                written = await transfer(self.client, item, pinned=job.kind == "move")
+                written = await transfer(
+                    self.client, item, pinned=job.kind == "move", if_none_match=guarded
+                )
+            except PreconditionFailedError:
+                if not guarded or not await self._exists(target, None):
+                    raise  # the pinned source changed, not the destination
+                reason = "destination exists (written while this job ran)"
+                if job.conflict == "skip":
+                    run.record(replace(result, status="skipped", reason=reason))
+                    return
+                raise already_exists(target, job.kind, reason) from None
             finally:  # written, or perhaps written when it failed or was cancelled mid-call
                 if isinstance(target, S3Location):
                     self.invalidator.emit(ChangeEvent(target.bucket, written=(target.key,)))
@@ -248,12 +293,14 @@ class OperationScheduler:
                 await anyio.Path(source).unlink()
         run.record(result)
 
-    async def _existing(self, target: S3Location, job: _Job) -> ObjectInfo | None:
-        if job.existing is not None:
+    async def _existing(self, target: S3Location, job: _Job | None) -> ObjectInfo | None:
+        if job is not None and job.existing is not None:
             return job.existing.get(target.key)
         return await self.cache.file(target.bucket, target.key, fresh=True)  # guards a write
 
-    async def _exists(self, target: Location, job: _Job) -> bool:
+    async def _exists(self, target: Location, job: _Job | None) -> bool:
+        """Whether ``target`` exists: by the job's scan of the destination when it made
+        one, else asked now (``job`` None: always asked now)."""
         if isinstance(target, Path):
             return await anyio.Path(target).exists()
         return await self._existing(target, job) is not None

@@ -146,9 +146,12 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
             await f.aclose()
 
 
-async def transfer(client: S3Client, item: Item, *, pinned: bool = False) -> Written:
+async def transfer(
+    client: S3Client, item: Item, *, pinned: bool = False, if_none_match: bool = False
+) -> Written:
     """Copy ``item``; ``pinned``: an S3 source is copied only in the version its listing
-    showed (a move deletes that version afterwards, and nothing newer)."""
+    showed (a move deletes that version afterwards, and nothing newer). ``if_none_match``:
+    an S3 target is written only if no object has its key (PreconditionFailedError)."""
     source, target = item.source, item.destination
     assert target is not None
     if isinstance(source, S3Location) and isinstance(target, S3Location):
@@ -156,7 +159,7 @@ async def transfer(client: S3Client, item: Item, *, pinned: bool = False) -> Wri
         version = item.etag if pinned else None
         result = await client.copy(
             source.bucket, source.key, target.bucket, target.key, size=item.size,
-            if_match=version,
+            if_match=version, if_none_match=if_none_match,
         )  # fmt: skip
         return Written(result.size, plain_md5(result.etag), source_etag=version)
     if item.is_dir:
@@ -167,7 +170,7 @@ async def transfer(client: S3Client, item: Item, *, pinned: bool = False) -> Wri
             await anyio.Path(target).mkdir(parents=True, exist_ok=True)
         return Written(0)
     if isinstance(source, Path) and isinstance(target, S3Location):
-        return await _upload(client, source, target, item.size)
+        return await _upload(client, source, target, item.size, if_none_match)
     if isinstance(source, S3Location) and isinstance(target, Path):
         return await download(client, source, target)
     assert isinstance(source, Path)
@@ -175,13 +178,15 @@ async def transfer(client: S3Client, item: Item, *, pinned: bool = False) -> Wri
     return await anyio.to_thread.run_sync(_copy_local, source, target)
 
 
-async def _upload(client: S3Client, source: Path, target: S3Location, size: int) -> Written:
+async def _upload(
+    client: S3Client, source: Path, target: S3Location, size: int, if_none_match: bool
+) -> Written:
     before = await anyio.to_thread.run_sync(stamp_of, source)
     if size <= client.settings.multipart_threshold:
         data = await anyio.Path(source).read_bytes()
         if await anyio.to_thread.run_sync(stamp_of, source) != before:
             raise source_changed(source, "while it was read")
-        result = await client.put(target.bucket, target.key, data)
+        result = await client.put(target.bucket, target.key, data, if_none_match=if_none_match)
         md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if result.etag != md5:
             raise S3Error(
@@ -192,7 +197,10 @@ async def _upload(client: S3Client, source: Path, target: S3Location, size: int)
             )
         return Written(len(data), md5, stamp=before)
 
-    result = await client.put(target.bucket, target.key, file_chunks(source), size_hint=size)
+    result = await client.put(
+        target.bucket, target.key, file_chunks(source), size_hint=size,
+        if_none_match=if_none_match,
+    )  # fmt: skip
     if await anyio.to_thread.run_sync(stamp_of, source) != before or result.size != before[0]:
         raise source_changed(source, "while it was uploaded")
     return Written(result.size, stamp=before)

@@ -12,8 +12,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from .._config import Settings
-from .._exceptions import S3Error
-from .._models import BucketInfo, DeleteError, DeleteResult, DirListing, ObjectInfo, PutResult
+from .._exceptions import NotFoundError, PreconditionFailedError, S3Error
+from .._models import (
+    BucketInfo,
+    Capabilities,
+    DeleteError,
+    DeleteResult,
+    DirListing,
+    ObjectInfo,
+    PutResult,
+)
 from .._tasks import task_group
 from . import _multipart
 from ._responses import (
@@ -32,6 +40,7 @@ __all__ = ["S3Client"]
 
 _DEFAULT_REGION = "us-east-1"  # where CreateBucket needs no LocationConstraint
 _DELETE_BATCH = 1000
+_COPY_OBJECT_MAX = 5 * 1024**3  # the largest object one CopyObject may copy
 
 
 def _quoted(etag: str) -> str:
@@ -48,11 +57,16 @@ class S3Client:
     """Async S3 over one aiobotocore client; use as ``async with S3Client(settings) as c``.
 
     ``api_calls`` counts API calls by operation name (once per call, whatever was retried)
-    and ``requests_sent`` the HTTP requests they sent, retries included.
+    and ``requests_sent`` the HTTP requests they sent, retries included. ``capabilities``:
+    what the endpoint honours (set by a probe); where a conditional request is not
+    honoured, the methods check with a request of their own first (not atomic).
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, capabilities: Capabilities | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
+        self.capabilities = capabilities or Capabilities()
         self._transport = Transport(self.settings)
 
     def __repr__(self) -> str:
@@ -202,7 +216,7 @@ class S3Client:
         ``if_none_match``: only if no object has the key (``If-None-Match: *``), decided
         by S3 atomically; PreconditionFailedError (412) when one does."""
         extra = {"ContentType": content_type} if content_type else {}
-        condition = {"IfNoneMatch": "*"} if if_none_match else {}
+        condition = await self._if_none_match(if_none_match, "conditional_put", bucket, key)
         t = self._transport
         if isinstance(body, (bytes, bytearray, memoryview)):
             data = bytes(body)
@@ -213,27 +227,60 @@ class S3Client:
 
     async def copy(
         self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str,
-        *, size: int | None = None, if_match: str | None = None,
+        *, size: int | None = None, if_match: str | None = None, if_none_match: bool = False,
     ) -> PutResult:  # fmt: skip
-        """Server-side copy; multipart (UploadPartCopy) above ``settings.copy_threshold``.
+        """Server-side copy; multipart (UploadPartCopy) above ``settings.copy_threshold``
+        (unless the endpoint refuses UploadPartCopy: then one CopyObject, up to 5 GiB).
 
         Pass ``size`` when known (from a listing): without it a HEAD decides the method.
         ``if_match``: copy only that version of the source (its ETag), else
-        PreconditionFailedError.
+        PreconditionFailedError. ``if_none_match``: only if no object has the destination
+        key (``If-None-Match: *``), else PreconditionFailedError.
         """
         if size is None:
             size = (await self.head(src_bucket, src_key)).size
-        if size > self.settings.copy_threshold:
-            return await _multipart.copy_multipart(
-                self._transport, src_bucket, src_key, dst_bucket, dst_key, if_match
+        multipart = size > self.settings.copy_threshold
+        if multipart and not self.capabilities.honours("multipart_copy"):
+            multipart = size > _COPY_OBJECT_MAX
+        if multipart:  # the write happens at CompleteMultipartUpload: PutObject's rule
+            written_if = await self._if_none_match(
+                if_none_match, "conditional_put", dst_bucket, dst_key
             )
-        condition = {"CopySourceIfMatch": _quoted(if_match)} if if_match else {}
+            return await _multipart.copy_multipart(
+                self._transport, src_bucket, src_key, dst_bucket, dst_key, if_match, written_if
+            )
+        condition = await self._if_none_match(
+            if_none_match, "conditional_copy", dst_bucket, dst_key
+        )
+        if if_match:
+            condition["CopySourceIfMatch"] = _quoted(if_match)
         response = await self.call(
             "CopyObject", _location(dst_bucket, dst_key), Bucket=dst_bucket, Key=dst_key,
             CopySource={"Bucket": src_bucket, "Key": src_key}, **condition,
         )  # fmt: skip
         etag = strip_etag(response.get("CopyObjectResult", {}).get("ETag")) or ""
         return PutResult(dst_bucket, dst_key, size, etag)
+
+    async def _if_none_match(
+        self, wanted: bool, feature: str, bucket: str, key: str
+    ) -> dict[str, Any]:
+        """The condition a write sends for ``if_none_match``: the header, where the
+        endpoint honours it; else a HEAD first (PreconditionFailedError if the key exists),
+        which a writer racing this one can still beat."""
+        if not wanted:
+            return {}
+        if self.capabilities.honours(feature):
+            return {"IfNoneMatch": "*"}
+        location = _location(bucket, key)
+        try:
+            await self.head(bucket, key)
+        except NotFoundError:
+            return {}
+        raise PreconditionFailedError(
+            f"{location}: exists (checked before writing: the endpoint does not honour "
+            "If-None-Match)",
+            code="PreconditionFailed", operation="HeadObject", location=location, status=412,
+        )  # fmt: skip
 
     async def delete(self, bucket: str, key: str) -> None:
         await self.call("DeleteObject", _location(bucket, key), Bucket=bucket, Key=key)
@@ -244,15 +291,23 @@ class S3Client:
         """DeleteObjects in batches of 1000, batches concurrent; every per-key error is
         reported in the result, none raised. A missing key counts as deleted (as in S3).
         ``etags``: a key found there is deleted only if it still has that ETag (else a
-        per-key PreconditionFailed error; the endpoint must honour it, see ``probe``)."""
+        per-key PreconditionFailed error). Where the endpoint ignores DeleteObjects'
+        ETags (``capabilities``), those keys are deleted one by one with ``If-Match``, or,
+        if DeleteObject ignores that too, HEADed first: a check that is not atomic."""
         ordered = list(dict.fromkeys(keys))
         conditions = etags or {}
+        settled: set[str] = set()
+        refused: dict[str, DeleteError] = {}
+        if conditions and not self.capabilities.honours("conditional_delete_batch"):
+            settled, refused = await self._delete_checked(bucket, ordered, conditions)
+            conditions = {}  # the batch would ignore them: what is left was checked
+        batched = [k for k in ordered if k not in settled and k not in refused]
 
         def identifier(key: str) -> dict[str, str]:
             etag = conditions.get(key)
             return {"Key": key, "ETag": _quoted(etag)} if etag else {"Key": key}
 
-        batches = [ordered[i : i + _DELETE_BATCH] for i in range(0, len(ordered), _DELETE_BATCH)]
+        batches = [batched[i : i + _DELETE_BATCH] for i in range(0, len(batched), _DELETE_BATCH)]
         errors: list[DeleteError] = []
 
         async def run(batch: Sequence[str]) -> None:
@@ -268,10 +323,50 @@ class S3Client:
         async with task_group() as tg:
             for batch in batches:
                 tg.start_soon(run, batch)
+        errors.extend(refused.values())
         failed = {e.key for e in errors}
         deleted = tuple(k for k in ordered if k not in failed)
         by_key = {e.key: e for e in errors}
         return DeleteResult(bucket, deleted, tuple(by_key[k] for k in ordered if k in by_key))
+
+    async def _delete_checked(
+        self, bucket: str, keys: Sequence[str], etags: Mapping[str, str]
+    ) -> tuple[set[str], dict[str, DeleteError]]:
+        """For an endpoint that ignores DeleteObjects' per-key ETags: each key that must
+        still have an ETag is deleted on its own with ``If-Match`` where DeleteObject
+        honours it, else HEADed first (not atomic) and left for the batch if unchanged.
+        Returns the keys deleted (or found gone) here, and those refused."""
+        gone: set[str] = set()
+        refused: dict[str, DeleteError] = {}
+        alone = self.capabilities.honours("conditional_delete")
+
+        async def check(key: str, etag: str) -> None:
+            try:
+                if alone:
+                    await self.call(
+                        "DeleteObject", _location(bucket, key), Bucket=bucket, Key=key,
+                        IfMatch=_quoted(etag),
+                    )  # fmt: skip
+                    gone.add(key)
+                    return
+                now = (await self.head(bucket, key)).etag
+            except NotFoundError:
+                gone.add(key)  # missing: deleted, as S3 counts a missing key
+                return
+            except PreconditionFailedError as exc:
+                refused[key] = DeleteError(key, "PreconditionFailed", exc.message)
+                return
+            except S3Error as exc:  # reported per key, as DeleteObjects reports its errors
+                refused[key] = DeleteError(key, exc.code or "Error", exc.message)
+                return
+            if now is not None and strip_etag(now) != strip_etag(etag):
+                refused[key] = DeleteError(key, "PreconditionFailed", "its ETag changed")
+
+        async with task_group() as tg:
+            for key in keys:
+                if key in etags:
+                    tg.start_soon(check, key, etags[key])
+        return gone, refused
 
     # -- multipart, for callers that drive the parts themselves ---------------------------
 

@@ -305,6 +305,7 @@ async def copy_multipart(
     dst_bucket: str,
     dst_key: str,
     if_match: str | None = None,
+    condition: Mapping[str, Any] = _NONE,
 ) -> PutResult:
     """UploadPartCopy in parallel ranges. The source is HEADed once for its size, type and
     metadata (a multipart copy does not carry them over by itself), and every part is
@@ -340,5 +341,5 @@ async def copy_multipart(
             for number, offset in enumerate(range(0, total, size), start=1):
                 tg.start_soon(copy_part, number, offset, min(offset + size, total) - 1)
         ordered = [etags[n] for n in sorted(etags)]
-        etag = await complete(transport, dst_bucket, dst_key, upload_id, ordered)
+        etag = await complete(transport, dst_bucket, dst_key, upload_id, ordered, condition)
     return PutResult(dst_bucket, dst_key, total, etag, len(ordered))

@@ -75,8 +75,9 @@ def head_info(bucket: str, key: str, response: Mapping[str, Any]) -> ObjectInfo:
 
 
 def dir_listing(bucket: str, prefix: str, pages: Iterable[Mapping[str, Any]]) -> DirListing:
-    """The pages of one ``Delimiter='/'`` listing of ``prefix`` folded into a DirListing;
-    the directory's own marker (key == prefix) is its ``marker``, never one of its files."""
+    """The pages of one ``Delimiter='/'`` listing of ``prefix`` folded into a DirListing,
+    sorted by key whatever order the endpoint listed them in; the directory's own marker
+    (key == prefix) is its ``marker``, never one of its files."""
     files: list[ObjectInfo] = []
     dirs: list[str] = []
     marker: ObjectInfo | None = None
@@ -88,6 +89,8 @@ def dir_listing(bucket: str, prefix: str, pages: Iterable[Mapping[str, Any]]) ->
             else:
                 files.append(info)
         dirs.extend(p["Prefix"] for p in page.get("CommonPrefixes", ()))
+    files.sort(key=lambda f: f.key)  # some endpoints (S3 Express) list in no order
+    dirs.sort()
     return DirListing(bucket, prefix, tuple(files), tuple(dirs), marker)
 
 
