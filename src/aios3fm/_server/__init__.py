@@ -2,8 +2,9 @@
 
 Promises: moto's S3 over real HTTP on a free loopback port (EmbeddedS3), behind a WSGI
 middleware that counts requests by S3 operation (``_classify``) and injects latency,
-faults, holds and denials (``_middleware``); and the same server in its own process
-(``_process``). moto is imported only when a server starts.
+faults, holds and denials (``_middleware``), honours the conditional writes moto lacks and
+plays S3-compatible endpoints by switches (``_quirks``); and the same server in its own
+process (``_process``). moto is imported only when a server starts.
 May import: ``aios3fm._s3`` (to register its endpoint as local) and the floor. Nothing
 below the CLI imports this layer.
 """

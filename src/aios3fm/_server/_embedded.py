@@ -162,6 +162,12 @@ class EmbeddedS3:
     while the server runs. A server stopped and started again serves the same port.
     :meth:`inject` scripts exact faults, :meth:`deny` answers AccessDenied, and
     :attr:`requests` counts what reached the server by S3 operation name.
+
+    By default it answers as AWS S3 does, conditional writes included (where moto does
+    not, the middleware does). Switches, all off by default, make it play an
+    S3-compatible endpoint instead: :attr:`ignore_conditional_headers`,
+    :attr:`reject_checksum_trailers`, :attr:`unordered_listings` and
+    :attr:`require_content_md5`.
     """
 
     def __init__(
@@ -298,7 +304,8 @@ class EmbeddedS3:
 
     def reset(self) -> None:
         """Forget every bucket and object, the request counts, scripted faults, holds,
-        deny rules and freezes; latency and fail_rate go back to the constructor's."""
+        deny rules and freezes; latency and fail_rate go back to the constructor's, and
+        every switch (``ignore_conditional_headers``, ...) is off again."""
         connection = http.client.HTTPConnection(self._host, self.port, timeout=30)
         try:
             connection.request("POST", "/moto-api/reset")
@@ -312,7 +319,7 @@ class EmbeddedS3:
         mw.reset_counts()
         mw.clear_rules()
         mw.latency, mw.fail_rate, mw.faults = self._initial
-        mw.require_content_md5 = False
+        mw.reset_quirks()
 
     @property
     def requests(self) -> dict[str, int]:
@@ -332,6 +339,46 @@ class EmbeddedS3:
     @require_content_md5.setter
     def require_content_md5(self, required: bool) -> None:
         self._mw.require_content_md5 = bool(required)
+
+    @property
+    def ignore_conditional_headers(self) -> bool:
+        """Play a server without conditional requests: ``If-Match`` and ``If-None-Match``
+        on PutObject, CopyObject, CompleteMultipartUpload and DeleteObject are dropped
+        before the write, and DeleteObjects' per-key ``<ETag>`` is not read, so every write
+        and delete happens. Conditional reads (GetObject, HeadObject) and the
+        ``x-amz-copy-source-if-*`` headers of copies are still honoured. Default False:
+        conditional writes are honoured as AWS S3 honours them."""
+        return self._mw.ignore_conditional_headers
+
+    @ignore_conditional_headers.setter
+    def ignore_conditional_headers(self, ignored: bool) -> None:
+        self._mw.ignore_conditional_headers = bool(ignored)
+
+    @property
+    def reject_checksum_trailers(self) -> bool:
+        """Play a server from before S3's flexible-checksum defaults of 2025 (botocore
+        1.36): a request carrying a flexible checksum (``x-amz-sdk-checksum-algorithm``,
+        any ``x-amz-checksum-*``, ``x-amz-trailer``, ``Content-Encoding: aws-chunked``
+        without SigV4's signed chunks, or a ``STREAMING-...-TRAILER`` payload) is answered
+        400 InvalidArgument "Unsupported header '...' received for this API call.", as
+        Backblaze B2 answers it. Default False."""
+        return self._mw.reject_checksum_trailers
+
+    @reject_checksum_trailers.setter
+    def reject_checksum_trailers(self, rejected: bool) -> None:
+        self._mw.reject_checksum_trailers = bool(rejected)
+
+    @property
+    def unordered_listings(self) -> bool:
+        """Play an S3 Express directory bucket, which lists keys in no particular order:
+        each ListObjectsV2 page keeps its keys, its size and its continuation token, but
+        lists its ``Contents`` and its ``CommonPrefixes`` shuffled (by the generator
+        :meth:`seed_faults` seeds). Default False: lexicographic order, as S3 lists."""
+        return self._mw.unordered_listings
+
+    @unordered_listings.setter
+    def unordered_listings(self, unordered: bool) -> None:
+        self._mw.unordered_listings = bool(unordered)
 
     def last_headers(self, operation: str) -> dict[str, str]:
         """The headers of the last ``operation`` request that reached the server (names in
@@ -369,7 +416,8 @@ class EmbeddedS3:
         self._mw.fail_rate = rate
 
     def seed_faults(self, seed: int) -> None:
-        """Restart the random choice of faults from ``seed`` (reproducible fault runs)."""
+        """Restart the random choice of faults, and the shuffle of
+        :attr:`unordered_listings`, from ``seed`` (reproducible runs)."""
         self._mw.seed(seed)
 
     @property

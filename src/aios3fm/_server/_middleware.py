@@ -1,8 +1,10 @@
-"""A WSGI middleware for moto's S3: counts requests by S3 operation, adds latency, injects faults.
+"""A WSGI middleware for moto's S3: counts requests by S3 operation, adds latency, injects
+faults, and plays the endpoints the switches of ``_quirks`` describe.
 
 It sits between werkzeug's HTTP server and moto, so everything it does is seen by the
 client as real HTTP: a 503 SlowDown with its XML body, a connection reset mid-request,
-a per-key error inside a DeleteObjects response. Nothing here imports moto.
+a per-key error inside a DeleteObjects response, a 412 for a conditional copy. Nothing
+here imports moto.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
@@ -24,6 +26,17 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from ._classify import classify
+from ._quirks import (
+    QUIRKS,
+    EtagOf,
+    checksum_header,
+    drop_conditions,
+    etag_matches,
+    forget_judged,
+    is_conditional,
+    shuffled_listing,
+    unmet_precondition,
+)
 
 __all__ = ["CONTROL_PATH", "DEFAULT_FAULTS", "FAULT_KINDS", "FaultKind", "Hold", "S3Middleware"]
 
@@ -141,11 +154,14 @@ class S3Middleware:
         faults: Iterable[FaultKind] = DEFAULT_FAULTS,
         spike_seconds: float = 0.25,
         seed: int | None = None,
-        current_etag: Callable[[str, str], str | None] | None = None,
+        current_etag: EtagOf | None = None,
     ) -> None:
         self._app = app
         self._current_etag = current_etag
         self._lock = threading.Lock()
+        # held by a conditional write from its check to moto's answer, so that two of them
+        # on one key cannot both pass (S3 lets the first one to finish win)
+        self._write_lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._headers: dict[str, dict[str, str]] = {}
         self._faults_injected: Counter[str] = Counter()
@@ -160,7 +176,12 @@ class S3Middleware:
         self.fail_rate = fail_rate
         self.faults = tuple(faults)
         self.spike_seconds = spike_seconds
+        # the switches named in QUIRKS, each off by default (AWS S3's behaviour); plain
+        # attributes, each read once per request
         self.require_content_md5 = False
+        self.ignore_conditional_headers = False
+        self.reject_checksum_trailers = False
+        self.unordered_listings = False
 
     # -- settings, readable and writable while the server runs ---------------------------
 
@@ -195,6 +216,19 @@ class S3Middleware:
         if unknown or not chosen:
             raise ValueError(f"faults must be a non-empty subset of {FAULT_KINDS}")
         self._faults = chosen
+
+    def quirks(self) -> dict[str, bool]:
+        return {name: bool(getattr(self, name)) for name in QUIRKS}
+
+    def set_quirks(self, switches: Mapping[str, bool]) -> None:
+        unknown = set(switches) - set(QUIRKS)
+        if unknown:
+            raise ValueError(f"unknown switches {sorted(unknown)}; known: {QUIRKS}")
+        for name, on in switches.items():
+            setattr(self, name, bool(on))
+
+    def reset_quirks(self) -> None:
+        self.set_quirks(dict.fromkeys(QUIRKS, False))
 
     def seed(self, seed: int) -> None:
         with self._lock:
@@ -323,10 +357,14 @@ class S3Middleware:
         self, path: str, environ: Environ, start_response: StartResponse
     ) -> Iterable[bytes]:
         """``GET /aios3fm-api/requests`` (counts by operation, as JSON), ``POST
-        /aios3fm-api/reset-requests`` and ``POST /aios3fm-api/latency?seconds=S``: what a
-        benchmark needs of a server running in another process. Never counted."""
+        /aios3fm-api/reset-requests``, ``POST /aios3fm-api/latency?seconds=S`` and ``GET``
+        or ``POST /aios3fm-api/quirks?NAME=1&NAME=0`` (the switches, as JSON, after the
+        change): what a benchmark or a test needs of a server running in another process.
+        Never counted."""
         action = path[len(CONTROL_PATH) :]
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        if action == "quirks":
+            return self._control_quirks(query, environ, start_response)
         if action == "requests":
             payload = json.dumps({"requests": self.requests(), "faults": self.faults_injected()})
         elif action == "reset-requests" and environ["REQUEST_METHOD"] == "POST":
@@ -339,6 +377,28 @@ class S3Middleware:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"unknown control request"]
         data = payload.encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    def _control_quirks(
+        self, query: dict[str, list[str]], environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST":
+            try:
+                self.set_quirks({name: _flag(values[-1]) for name, values in query.items()})
+            except ValueError as exc:  # nothing is changed by a request with a bad switch
+                data = str(exc).encode()
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))],
+                )
+                return [data]
+        elif environ["REQUEST_METHOD"] != "GET":
+            start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
+            return [b"GET or POST"]
+        data = json.dumps(self.quirks()).encode()
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         )
@@ -370,14 +430,9 @@ class S3Middleware:
             fault = None
         if fault == "drop":
             _drop_connection(environ)
-        app: WSGIApp = self._app
-        if operation == "DeleteObjects":  # per-key denials and ETags, which moto lacks
-
-            def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-                return self._delete_objects(environ, start_response, bucket)
-
-        elif self._denial_for(operation, bucket, key):
+        if operation != "DeleteObjects" and self._denial_for(operation, bucket, key):
             return _error_response(start_response, "403", method)
+        app = self._app_for(operation, bucket, key, environ)
         if fault in ("lost", "cut"):
             return self._applied_then_broken(app, environ, start_response, fault == "cut")
         if fault is not None:
@@ -386,6 +441,64 @@ class S3Middleware:
         if hold is not None:
             return self._held(app, environ, start_response, hold)
         return app(environ, start_response)
+
+    def _app_for(self, operation: str, bucket: str, key: str, environ: Environ) -> WSGIApp:
+        """What answers the request: moto, or moto behind what it lacks or a switch says."""
+        method = environ["REQUEST_METHOD"]
+        header = checksum_header(environ) if self.reject_checksum_trailers else None
+        if header is not None:  # the body is left unread: __call__ drains it
+
+            def rejected(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+                message = _UNSUPPORTED_HEADER.format(header=header)
+                return _error_response(start_response, "unsupported-header", method, message)
+
+            return rejected
+        if operation == "DeleteObjects":  # per-key denials and ETags, which moto lacks
+
+            def delete_objects(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+                return self._delete_objects(environ, start_response, bucket)
+
+            return delete_objects
+        if self.ignore_conditional_headers:
+            drop_conditions(operation, environ)
+        if is_conditional(operation, environ):
+
+            def conditional(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+                return self._conditional_write(environ, start_response, operation, bucket, key)
+
+            return conditional
+        if operation == "ListObjectsV2" and self.unordered_listings:
+            return self._unordered_listing
+        return self._app
+
+    def _conditional_write(
+        self, environ: Environ, start_response: StartResponse, operation: str, bucket: str,
+        key: str,
+    ) -> Iterable[bytes]:  # fmt: skip
+        """A write with preconditions: those moto skips are checked here, and the check and
+        moto's write happen under one lock."""
+        with self._write_lock:
+            unmet = None
+            if self._current_etag is not None:
+                unmet = unmet_precondition(operation, environ, bucket, key, self._current_etag)
+            if unmet is not None:
+                return _error_response(start_response, unmet, environ["REQUEST_METHOD"])
+            forget_judged(operation, environ)
+            status, headers, body = _answer_now(self._app, environ)
+        start_response(status, headers)
+        return [body]
+
+    def _unordered_listing(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        status, headers, body = _answer_now(self._app, environ)
+        if status.startswith("200"):
+            with self._lock:  # the seeded generator, shared with the fault picks
+                body = shuffled_listing(body, self._random)
+            headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
 
     def _applied_then_broken(
         self, app: WSGIApp, environ: Environ, start_response: StartResponse, cut: bool
@@ -441,9 +554,10 @@ class S3Middleware:
     ) -> Iterable[bytes]:
         """DeleteObjects as S3 answers it, where moto does not: a key a deny rule covers
         gets a per-key AccessDenied (as under a bucket policy), and a key sent with an
-        ETag is deleted only if it still has that ETag, else a per-key PreconditionFailed
-        (moto ignores the ETag). The keys refused are taken out of the request before
-        moto sees it and their errors are added to its answer."""
+        ETag is deleted only if it still has that ETag (``*``: any), else a per-key
+        PreconditionFailed (moto ignores the ETag; so does a server without conditional
+        deletes: ``ignore_conditional_headers``). The keys refused are taken out of the
+        request before moto sees it and their errors are added to its answer."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
         if self.require_content_md5:  # as servers before S3's flexible checksums did
@@ -454,6 +568,16 @@ class S3Middleware:
             if sent != base64.b64encode(digest).decode():
                 return _error_response(start_response, "bad-digest", "POST")
         keys, quiet = _delete_request(body)
+        if self.ignore_conditional_headers:  # a server without conditional deletes
+            keys = [(key, None) for key, _ in keys]
+        conditional = any(etag is not None for _, etag in keys)
+        with self._write_lock if conditional else contextlib.nullcontext():
+            return self._delete_now(environ, start_response, bucket, keys, quiet)
+
+    def _delete_now(
+        self, environ: Environ, start_response: StartResponse, bucket: str,
+        keys: list[tuple[str, str | None]], quiet: bool,
+    ) -> Iterable[bytes]:  # fmt: skip
         refused = {key: error for key, etag in keys if (error := self._refusal(bucket, key, etag))}
         errors = "".join(
             f"<Error><Key>{escape(k)}</Key><Code>{code}</Code><Message>{message}</Message></Error>"
@@ -487,9 +611,8 @@ class S3Middleware:
         if etag is None or self._current_etag is None:
             return None
         now = self._current_etag(bucket, key)
-        if now is not None and now.strip('"') != etag.strip('"'):
-            return ("PreconditionFailed", "At least one of the pre-conditions you specified "
-                    "did not hold")  # fmt: skip
+        if now is not None and not etag_matches(etag, now):
+            return ("PreconditionFailed", _PRECONDITION_FAILED)
         return None  # matching, or already gone: deleted, as S3 counts a missing key
 
 
@@ -566,11 +689,25 @@ class _BytesInput:
         return chunk
 
 
+def _flag(value: str) -> bool:
+    """A switch's value in the control path's query: 1/0, true/false, on/off."""
+    known = {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}
+    if value.lower() not in known:
+        raise ValueError(f"a switch is 1 or 0 (true/false, on/off), not {value!r}")
+    return known[value.lower()]
+
+
 def _is_checksum_header(name: str) -> bool:
     return name in {"HTTP_CONTENT_MD5", "HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"} or name.startswith(
         "HTTP_X_AMZ_CHECKSUM_"
     )
 
+
+_PRECONDITION_FAILED = "At least one of the pre-conditions you specified did not hold"
+# What Backblaze B2 answers a flexible checksum (400 InvalidArgument, naming the header), as
+# reported with botocore >= 1.36 and the AWS SDK for JavaScript v3 in home-assistant/core
+# #143995, diced/zipline #746 and vatesfr/xen-orchestra #8358 (x-amz-checksum-mode too).
+_UNSUPPORTED_HEADER = "Unsupported header '{header}' received for this API call."
 
 _ERRORS = {
     "500": ("500 Internal Server Error", "InternalError", "We encountered an internal error."),
@@ -586,6 +723,9 @@ _ERRORS = {
         "BadDigest",
         "The Content-MD5 you specified did not match what we received.",
     ),
+    "412": ("412 Precondition Failed", "PreconditionFailed", _PRECONDITION_FAILED),
+    "no-such-key": ("404 Not Found", "NoSuchKey", "The specified key does not exist."),
+    "unsupported-header": ("400 Bad Request", "InvalidArgument", _UNSUPPORTED_HEADER),
 }
 
 
@@ -601,8 +741,11 @@ def _answer_now(app: WSGIApp, environ: Environ) -> tuple[str, list[tuple[str, st
     return captured[0][0], captured[0][1], body
 
 
-def _error_response(start_response: StartResponse, kind: str, method: str) -> Iterable[bytes]:
-    status, code, message = _ERRORS[kind]
+def _error_response(
+    start_response: StartResponse, kind: str, method: str, message: str | None = None
+) -> Iterable[bytes]:
+    status, code, standard = _ERRORS[kind]
+    message = escape(message or standard)
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f"<Error><Code>{code}</Code><Message>{message}</Message>"

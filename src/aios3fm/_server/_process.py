@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from ._middleware import CONTROL_PATH
 
@@ -58,6 +59,29 @@ class ServerProcess:
     def set_latency(self, seconds: float) -> None:
         """Seconds added to every request from now on."""
         self._control("POST", "latency", f"?seconds={seconds}")
+
+    def quirks(self) -> dict[str, bool]:
+        """The server's switches (``ignore_conditional_headers``, ...), as EmbeddedS3 has them."""
+        return self._switches(self._control("GET", "quirks"))
+
+    def set_quirks(
+        self, *, ignore_conditional_headers: bool | None = None,
+        reject_checksum_trailers: bool | None = None, unordered_listings: bool | None = None,
+        require_content_md5: bool | None = None,
+    ) -> dict[str, bool]:  # fmt: skip
+        """Turn the switches given on or off (None: left as they are); returns them all."""
+        given = {
+            "ignore_conditional_headers": ignore_conditional_headers,
+            "reject_checksum_trailers": reject_checksum_trailers,
+            "unordered_listings": unordered_listings,
+            "require_content_md5": require_content_md5,
+        }
+        query = urlencode({name: int(on) for name, on in given.items() if on is not None})
+        return self._switches(self._control("POST", "quirks", f"?{query}"))
+
+    @staticmethod
+    def _switches(answer: dict[str, Any]) -> dict[str, bool]:
+        return {name: bool(on) for name, on in answer.items()}
 
 
 @contextmanager
